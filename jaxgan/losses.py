@@ -285,6 +285,12 @@ def gradient_penalty(critic_fn: CriticFn, real: jax.Array, fake: jax.Array, key:
     The scalar penalty (mean over the batch).
   """
   norms = input_gradient_norms(critic_fn, interpolate(real, fake, key))
+  return penalty_from_norms(norms, target=target, one_sided=one_sided)
+
+
+def penalty_from_norms(norms: jax.Array, *, target: float = 1.0, one_sided: bool = False) -> jax.Array:
+  """``mean((norms - target)**2)`` (``relu(norms - target)`` when one-sided): the last stage of
+  :func:`gradient_penalty`, for callers that also log the norms of :func:`input_gradient_norms`."""
   excess = norms - target
   if one_sided:
     excess = jax.nn.relu(excess)
@@ -326,6 +332,12 @@ def clip_weights(params: Any, clip_value: float) -> Any:
   Returns:
     A pytree of the same structure with every entry in [-c, c].
   """
-  if isinstance(clip_value, (int, float)) and not clip_value > 0:
+  try:
+    concrete = float(clip_value)  # Python, NumPy and concrete JAX scalars alike
+  except TypeError:  # a tracer under jit (ConcretizationTypeError): cannot be checked there
+    concrete = None
+  if concrete is not None and not concrete > 0:
     raise ValueError(f"clip_value must be > 0, got {clip_value}.")
-  return optax.projections.projection_box(params, -clip_value, clip_value)
+  # Not optax.projections.projection_box(params, -c, c): it maps jnp.clip over (params, lower, upper)
+  # as trees, so a scalar bound fails with a pytree structure error on any nested params.
+  return jax.tree.map(lambda p: jnp.clip(p, -clip_value, clip_value), params)

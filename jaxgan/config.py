@@ -1,0 +1,238 @@
+"""Configuration: the schema every config shares, loading config files, overrides and validation.
+
+A config is an ``ml_collections.ConfigDict`` returned by ``get_config()`` in a file of ``configs/``
+(the folder ships inside the package as ``jaxgan/configs``). Every config starts from
+:func:`base_config`, so every config has every field; a field that the base does not define is refused.
+:func:`validate` checks types and ranges and raises :class:`ConfigError` with a one-line message that
+names the field and what is allowed, before anything compiles.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import pathlib
+from typing import Any, Iterable
+
+import ml_collections
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
+DEFAULT_CONFIG = "default"
+
+LOSSES = ("gan", "nsgan", "wgan", "wgan_gp", "hinge")
+MODELS = ("mlp", "dcgan")
+OPTIMIZERS = ("adam", "rmsprop")
+LR_SCHEDULES = ("constant", "linear")
+CRITIC_LOOPS = ("auto", "scan", "unroll")
+IMAGE_DATASETS = ("digits",)
+
+
+class ConfigError(ValueError):
+  """A user's mistake in a config or an override: the message is one line, naming the field."""
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """The fields every config has, with their defaults (a short WGAN-GP run on ring8)."""
+  c = ml_collections.ConfigDict()
+  c.name = "default"             # run name: the default workdir is runs/<name>
+  c.seed = 0                     # root PRNG seed (parameters, latents, data order)
+  # --- data
+  c.dataset = "ring8"            # one of jaxgan.data.DATASETS
+  # --- models
+  c.model = "mlp"                # 'mlp' (2-D data) or 'dcgan' (images)
+  c.latent_dim = 2               # generator input size (the WGAN-GP toy script uses 2)
+  c.hidden_dim = 512             # mlp: units per hidden layer (WGAN-GP toy: 512)
+  c.num_hidden = 3               # mlp: hidden layers (WGAN-GP toy: 3)
+  c.base_channels = 64           # dcgan: channels of the widest-resolution layer
+  c.g_batch_norm = True          # dcgan: batch norm in the generator (never in the critic)
+  c.critic_layer_norm = False    # dcgan: layer norm in the critic (WGAN-GP's substitute for BN)
+  c.spectral_norm = False        # spectral normalization of every critic layer (SNGAN)
+  # --- objective
+  c.loss = "wgan_gp"             # one of gan, nsgan, wgan, wgan_gp, hinge
+  c.gp_weight = 10.0             # lambda of the gradient penalty (WGAN-GP: 10; 0 disables it)
+  c.gp_target = 1.0              # gamma: the slope the penalty pulls towards
+  c.gp_one_sided = False         # penalise only slopes above gp_target
+  c.drift_weight = 0.0           # epsilon_drift of PGGAN (0 disables it)
+  c.clip_value = 0.0             # WGAN weight clipping c (0 disables it; wgan requires > 0)
+  # --- optimisation
+  c.num_steps = 1500             # generator updates
+  c.batch_size = 256             # global batch size (real and fake samples per critic update)
+  c.n_critic = 5                 # critic updates per generator update
+  c.optimizer = "adam"           # 'adam' or 'rmsprop' (both networks)
+  c.g_lr = 1e-4                  # generator learning rate
+  c.d_lr = 1e-4                  # critic learning rate
+  c.b1 = 0.5                     # Adam beta1 (WGAN-GP toy script: 0.5; paper: 0)
+  c.b2 = 0.9                     # Adam beta2
+  c.lr_schedule = "constant"     # 'constant' or 'linear' (decay to 0 at num_steps, as SNGAN/WGAN-GP)
+  c.ema_decay = 0.0              # generator EMA decay (0 disables; PGGAN uses 0.999)
+  c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (by backend, measured)
+  # --- outputs
+  c.log_every = 100              # steps between progress lines / metric records
+  c.eval_every = 500             # steps between evaluations and pictures (0: only at the end)
+  c.checkpoint_every = 500       # steps between checkpoints (and always at the end)
+  c.max_to_keep = 3              # checkpoints kept
+  c.eval_samples = 2500          # samples per evaluation (PacGAN protocol: 2,500)
+  return c
+
+
+def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
+  """Loads ``get_config()`` from a config file path or a config name in ``configs/``.
+
+  Raises:
+    ConfigError: the file does not exist, cannot be read, or has no ``get_config``.
+  """
+  name = path_or_name or DEFAULT_CONFIG
+  path = pathlib.Path(name)
+  if not path.suffix and not path.exists():
+    path = CONFIG_DIR / f"{name}.py"
+  if not path.is_file():
+    known = ", ".join(available_configs())
+    raise ConfigError(f"config: no config file '{name}'; give a path or one of: {known}")
+  spec = importlib.util.spec_from_file_location(f"jaxgan_config_{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # a user's file: report it on one line
+    raise ConfigError(f"config: cannot read '{path}': {type(e).__name__}: {e}") from None
+  if not hasattr(module, "get_config"):
+    raise ConfigError(f"config: '{path}' defines no get_config()")
+  config = module.get_config()
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise ConfigError(f"config: get_config() in '{path}' must return an ml_collections.ConfigDict")
+  return config
+
+
+def available_configs() -> list[str]:
+  return sorted(p.stem for p in CONFIG_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def _parse_value(field: str, text: str, like: Any) -> Any:
+  if isinstance(like, bool):
+    if text.lower() in ("true", "1", "yes"):
+      return True
+    if text.lower() in ("false", "0", "no"):
+      return False
+    raise ConfigError(f"{field}: expected true or false, got '{text}'")
+  if isinstance(like, int):
+    try:
+      return int(text)
+    except ValueError:
+      raise ConfigError(f"{field}: expected an integer, got '{text}'") from None
+  if isinstance(like, float):
+    try:
+      return float(text)
+    except ValueError:
+      raise ConfigError(f"{field}: expected a number, got '{text}'") from None
+  if isinstance(like, str):
+    return text
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    raise ConfigError(f"{field}: cannot parse '{text}'") from None
+
+
+def apply_overrides(config: ml_collections.ConfigDict,
+                    overrides: Iterable[tuple[str, str]]) -> ml_collections.ConfigDict:
+  """Returns a copy of ``config`` with ``(field, text)`` overrides parsed by the field's type."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  known = base_config()
+  for field, text in overrides:
+    if field not in known:
+      raise ConfigError(f"unknown config field '{field}'; known fields: {', '.join(sorted(known))}")
+    like = config[field] if field in config else known[field]
+    config[field] = _parse_value(field, text, like)
+  return config
+
+
+def _choice(config, field, allowed):
+  if config[field] not in allowed:
+    raise ConfigError(f"{field} must be one of {', '.join(allowed)}; got {config[field]!r}")
+
+
+def _number(config, field, *, kind=float, minimum=None, strict=False, maximum=None):
+  value = config[field]
+  ok_type = isinstance(value, int) if kind is int else isinstance(value, (int, float))
+  if isinstance(value, bool) or not ok_type:
+    want = "an integer" if kind is int else "a number"
+    raise ConfigError(f"{field} must be {want}; got {value!r}")
+  if minimum is not None and (value <= minimum if strict else value < minimum):
+    raise ConfigError(f"{field} must be {'>' if strict else '>='} {minimum}; got {value!r}")
+  if maximum is not None and value > maximum:
+    raise ConfigError(f"{field} must be <= {maximum}; got {value!r}")
+
+
+def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Checks every field; returns the config or raises :class:`ConfigError` (one line, names the field)."""
+  from jaxgan import data  # pylint: disable=import-outside-toplevel
+
+  known = base_config()
+  unknown = sorted(set(config.keys()) - set(known.keys()))
+  if unknown:
+    raise ConfigError(f"unknown config field '{unknown[0]}'; known fields: {', '.join(sorted(known))}")
+  missing = sorted(set(known.keys()) - set(config.keys()))
+  if missing:
+    raise ConfigError(f"config field '{missing[0]}' is missing (start from jaxgan.config.base_config())")
+  for field in ("name", "dataset", "loss", "model", "optimizer", "lr_schedule", "critic_loop"):
+    if not isinstance(config[field], str) or not config[field]:
+      raise ConfigError(f"{field} must be a non-empty string; got {config[field]!r}")
+  _choice(config, "dataset", tuple(data.DATASETS))
+  _choice(config, "loss", LOSSES)
+  _choice(config, "model", MODELS)
+  _choice(config, "optimizer", OPTIMIZERS)
+  _choice(config, "lr_schedule", LR_SCHEDULES)
+  _choice(config, "critic_loop", CRITIC_LOOPS)
+  for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):
+    if not isinstance(config[field], bool):
+      raise ConfigError(f"{field} must be true or false; got {config[field]!r}")
+  _number(config, "seed", kind=int, minimum=0)
+  for field in ("num_steps", "batch_size", "n_critic", "latent_dim", "hidden_dim", "num_hidden",
+                "base_channels", "log_every", "checkpoint_every", "max_to_keep", "eval_samples"):
+    _number(config, field, kind=int, minimum=1)
+  _number(config, "eval_every", kind=int, minimum=0)
+  for field in ("gp_weight", "drift_weight", "clip_value"):
+    _number(config, field, minimum=0.0)
+  _number(config, "gp_target", minimum=0.0, strict=True)
+  for field in ("g_lr", "d_lr"):
+    _number(config, field, minimum=0.0, strict=True)
+  for field in ("b1", "b2", "ema_decay"):
+    _number(config, field, minimum=0.0, maximum=1.0)
+  if config.ema_decay == 1.0:
+    raise ConfigError("ema_decay must be < 1 (0 disables the EMA); got 1.0")
+  if config.loss == "wgan_gp" and config.gp_weight <= 0:
+    raise ConfigError("gp_weight must be > 0 for loss 'wgan_gp' (the WGAN-GP recipe: 10)")
+  if config.loss == "wgan" and config.clip_value <= 0:
+    raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01)")
+  image = config.dataset in IMAGE_DATASETS
+  if image and config.model != "dcgan":
+    raise ConfigError(f"model must be 'dcgan' for image dataset '{config.dataset}'; got "
+                      f"{config.model!r}")
+  if not image and config.model != "mlp":
+    raise ConfigError(f"model must be 'mlp' for 2-D dataset '{config.dataset}'; got {config.model!r}")
+  return config
+
+
+def parse_overrides(argv: Iterable[str]) -> list[tuple[str, str]]:
+  """``--config.FIELD=VALUE`` (or ``--config.FIELD VALUE``) arguments as (field, text) pairs."""
+  argv = list(argv)
+  out = []
+  i = 0
+  while i < len(argv):
+    arg = argv[i]
+    if not arg.startswith("--config."):
+      raise ConfigError(f"unrecognised argument '{arg}'")
+    body = arg[len("--config."):]
+    if "=" in body:
+      field, text = body.split("=", 1)
+    elif i + 1 < len(argv):
+      field, text = body, argv[i + 1]
+      i += 1
+    else:
+      raise ConfigError(f"{body}: missing value (use --config.{body}=VALUE)")
+    out.append((field, text))
+    i += 1
+  return out
+
+
+def default_workdir(config: ml_collections.ConfigDict) -> str:
+  return os.path.join("runs", config.name)

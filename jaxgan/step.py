@@ -1,0 +1,186 @@
+"""One compiled train step: ``n_critic`` critic updates, then one generator update.
+
+``make_train_step(config, generator, critic, g_tx, d_tx)`` returns a pure function
+``train_step(state, reals) -> (state, metrics)`` where ``reals`` holds one real batch per critic update,
+shape [n_critic, B, ...]. It is meant to be jitted once with the state donated (:func:`jit_train_step`).
+
+Loss families (``config.loss``), with the weights from the config:
+
+==========  =========================================  ==========================================
+family      critic / discriminator minimises           generator minimises
+==========  =========================================  ==========================================
+gan         BCE: softplus(-D(x)) + softplus(D(G(z)))   E[log(1 - D(G(z)))] (saturating)
+nsgan       the same                                   -E[log D(G(z))] (non-saturating)
+wgan        E[c(G(z))] - E[c(x)], then clip to [-c,c]  -E[c(G(z))]
+wgan_gp     E[c(G(z))] - E[c(x)] + lambda GP           -E[c(G(z))]
+hinge       E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]   -E[D(G(z))]
+==========  =========================================  ==========================================
+
+Any family may add ``gp_weight`` x gradient penalty and ``drift_weight`` x drift; ``clip_value`` > 0
+clips the critic after every critic update (never before: WassersteinGAN#50).
+
+RNG discipline: the step's key is ``fold_in(state.key, state.step)``; critic update k uses
+``fold_in(key, k)`` split into a latent key and an interpolation key, the generator update uses
+``fold_in(key, n_critic)``. No key is used for two draws.
+
+The real and fake batches go through the critic as ONE concatenated batch (one forward and one backward
+pass instead of two; the critic has no cross-sample operations, so this is exact).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan import losses
+from jaxgan.state import GANState
+
+_FAMILIES = {
+    "gan": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
+    "nsgan": (losses.minimax_discriminator_loss, losses.non_saturating_generator_loss),
+    "wgan": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss),
+    "wgan_gp": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss),
+    "hinge": (losses.hinge_discriminator_loss, losses.hinge_generator_loss),
+}
+
+
+def resolve_critic_loop(config) -> str:
+  """'scan' or 'unroll' for the n_critic loop.
+
+  'auto' unrolls on CPU, where XLA keeps convolutions inside a rolled while loop in slow non-canonical
+  layouts (measured: ~8x slower for a DCGAN critic, shared/notes/cpu-convolutions.md; jax#12868), and
+  uses ``lax.scan`` elsewhere, where it compiles faster and runs at the same speed.
+  """
+  if config.critic_loop != "auto":
+    return config.critic_loop
+  return "unroll" if jax.default_backend() == "cpu" else "scan"
+
+
+def _apply(module, params, collections, *args, mutable: bool, **kwargs):
+  """``module.apply`` returning (out, new_collections); collections pass through when not mutable."""
+  variables = {"params": params, **collections}
+  if mutable and collections:
+    out, new = module.apply(variables, *args, mutable=list(collections), **kwargs)
+    return out, dict(new)
+  return module.apply(variables, *args, **kwargs), collections
+
+
+def latents(key: jax.Array, batch_size: int, latent_dim: int) -> jax.Array:
+  """Standard normal generator inputs, [batch_size, latent_dim]."""
+  return jax.random.normal(key, (batch_size, latent_dim), jnp.float32)
+
+
+def make_train_step(config, generator, critic, g_tx: optax.GradientTransformation,
+                    d_tx: optax.GradientTransformation) -> Callable[[GANState, jax.Array], Any]:
+  """The pure train step for ``config`` (see the module docstring)."""
+  critic_loss_fn, generator_loss_fn = _FAMILIES[config.loss]
+  n_critic = config.n_critic
+  gp_weight = float(config.gp_weight)
+  drift_weight = float(config.drift_weight)
+  clip_value = float(config.clip_value)
+  ema_decay = float(config.ema_decay)
+  loop = resolve_critic_loop(config)
+
+  def fakes(state, key, batch_size):
+    z = latents(key, batch_size, config.latent_dim)
+    # The generator runs in training mode (batch statistics of this batch); the running averages are
+    # updated by the generator update only.
+    fake, _ = _apply(generator, state.g_params, state.g_state, z, train=True, mutable=True)
+    return jax.lax.stop_gradient(fake)
+
+  def critic_update(state: GANState, real: jax.Array, key: jax.Array):
+    z_key, eps_key = jax.random.split(key)
+    fake = fakes(state, z_key, real.shape[0])
+    batch = real.shape[0]
+
+    def loss_fn(d_params):
+      scores, d_state = _apply(critic, d_params, state.d_state, jnp.concatenate([real, fake]),
+                               update_stats=True, mutable=True)
+      real_scores, fake_scores = scores[:batch], scores[batch:]
+      loss = critic_loss_fn(real_scores, fake_scores)
+      total = loss
+      x_hat = losses.interpolate(real, fake, eps_key)
+      critic_fn = lambda x: _apply(critic, d_params, d_state, x, update_stats=False, mutable=False)[0]
+      if gp_weight > 0:
+        norms = losses.input_gradient_norms(critic_fn, x_hat)
+        penalty = losses.penalty_from_norms(norms, target=config.gp_target,
+                                            one_sided=config.gp_one_sided)
+        total = total + gp_weight * penalty
+      else:
+        norms = jax.lax.stop_gradient(losses.input_gradient_norms(critic_fn, x_hat))
+        penalty = jnp.zeros((), jnp.float32)
+      if drift_weight > 0:
+        total = total + drift_weight * losses.drift_penalty(real_scores)
+      metrics = {
+          "critic_loss": loss,
+          "penalty": penalty,
+          "w_estimate": jnp.mean(real_scores) - jnp.mean(fake_scores),
+          "grad_norm": jnp.mean(norms),
+      }
+      return total, (d_state, metrics)
+
+    (total, (d_state, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+    updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
+    d_params = optax.apply_updates(state.d_params, updates)
+    if clip_value > 0:
+      d_params = losses.clip_weights(d_params, clip_value)  # after the update (WGAN Algorithm 1)
+    metrics["critic_total"] = total
+    return state.replace(d_params=d_params, d_state=d_state, d_opt_state=d_opt_state), metrics
+
+  def generator_update(state: GANState, key: jax.Array, batch_size: int):
+    z = latents(key, batch_size, config.latent_dim)
+
+    def loss_fn(g_params):
+      fake, g_state = _apply(generator, g_params, state.g_state, z, train=True, mutable=True)
+      scores, _ = _apply(critic, state.d_params, state.d_state, fake, update_stats=False,
+                         mutable=False)
+      return generator_loss_fn(scores), g_state
+
+    (loss, g_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, updates)
+    g_ema = state.g_ema
+    if ema_decay > 0:
+      g_ema = optax.incremental_update(g_params, state.g_ema, 1.0 - ema_decay)
+    state = state.replace(g_params=g_params, g_state=g_state, g_opt_state=g_opt_state, g_ema=g_ema)
+    return state, {"g_loss": loss, "g_grad_norm": optax.global_norm(grads)}
+
+  def train_step(state: GANState, reals: jax.Array):
+    if reals.shape[0] != n_critic:
+      raise ValueError(f"reals must have shape [n_critic={n_critic}, B, ...]; got {reals.shape}")
+    key = jax.random.fold_in(state.key, state.step)
+    critic_keys = jax.vmap(lambda k: jax.random.fold_in(key, k))(jnp.arange(n_critic))
+    if loop == "scan":
+      state, per_update = jax.lax.scan(lambda s, xs: critic_update(s, *xs), state,
+                                       (reals, critic_keys))
+      critic_metrics = jax.tree.map(lambda m: m[-1], per_update)
+    else:
+      for k in range(n_critic):
+        state, critic_metrics = critic_update(state, reals[k], critic_keys[k])
+    state, g_metrics = generator_update(state, jax.random.fold_in(key, n_critic), reals.shape[1])
+    state = state.replace(step=state.step + 1)
+    metrics = {**critic_metrics, **g_metrics}
+    return state, {k: v.astype(jnp.float32) for k, v in metrics.items()}
+
+  return train_step
+
+
+def jit_train_step(train_step):
+  """``jax.jit`` with the state donated: its buffers are reused for the new state."""
+  return jax.jit(train_step, donate_argnums=(0,))
+
+
+@functools.partial(jax.jit, static_argnames=("generator", "use_ema"))
+def generate(generator, state: GANState, z: jax.Array, use_ema: bool = True) -> jax.Array:
+  """Generator samples in data space (inference mode: batch norm running averages; EMA when kept)."""
+  params = state.g_ema if (use_ema and state.g_ema) else state.g_params
+  return generator.apply({"params": params, **state.g_state}, z, train=False)
+
+
+def critic_scores(critic, state: GANState, x: jax.Array) -> jax.Array:
+  """Critic scores [B] without updating any statistic."""
+  return critic.apply({"params": state.d_params, **state.d_state}, x, update_stats=False)

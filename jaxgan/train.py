@@ -1,0 +1,277 @@
+"""The training program: ``train_and_evaluate(config, workdir)``, which ``jaxgan train`` runs.
+
+The loop is deliberately plain: the host makes the step's real batches (a pure function of the seed
+and the step, so a resumed run reads exactly what an uninterrupted one would), the compiled step runs
+asynchronously, and the host synchronises only every ``log_every`` steps (progress line, metrics record,
+non-finite check), at evaluations and at checkpoints.
+
+Outputs in the workdir:
+  ``config.json``      the config of the run (a resume with a different config is refused);
+  ``metrics.jsonl``    one JSON record per log step (kind 'train') and per evaluation (kind 'eval');
+  ``samples/``         pictures at each evaluation: 2-D samples over the critic's value contour, or a
+                       grid of image samples;
+  ``checkpoints/``     orbax checkpoints every ``checkpoint_every`` steps and at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from jaxgan import config as config_lib
+from jaxgan import data as data_lib
+from jaxgan import models
+from jaxgan import plots
+from jaxgan import state as state_lib
+from jaxgan import step as step_lib
+
+# Fields that do not change what is computed: a resumed run may change them.
+_OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
+                  "num_steps", "critic_loop", "name")
+
+
+class NonFiniteError(RuntimeError):
+  """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
+
+
+def _log(msg: str) -> None:
+  print(msg, flush=True)
+
+
+class Run:
+  """The pieces of a run a config determines: data, networks, optimizers, step, checkpoints."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    config_lib.validate(config)
+    self.config = config
+    self.workdir = os.path.abspath(workdir)
+    self.dataset = data_lib.make_dataset(config.dataset, config.seed)
+    self.sample_shape = tuple(self.dataset.sample_shape)
+    self.generator, self.critic = models.build(config, self.sample_shape)
+    self.g_tx, self.d_tx = state_lib.make_optimizers(config)
+    self.checkpoints = ocp.CheckpointManager(
+        os.path.join(self.workdir, "checkpoints"),
+        options=ocp.CheckpointManagerOptions(max_to_keep=config.max_to_keep, create=True))
+
+  def fresh_state(self) -> state_lib.GANState:
+    return state_lib.init_state(self.config, self.generator, self.critic, self.g_tx, self.d_tx,
+                                self.sample_shape)
+
+  def restore(self, step: int | None = None) -> state_lib.GANState | None:
+    """The state of checkpoint ``step`` (the newest when None), or None when there is none."""
+    step = self.checkpoints.latest_step() if step is None else step
+    if step is None:
+      return None
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, jax.eval_shape(self.fresh_state))
+    return self.checkpoints.restore(step, args=ocp.args.StandardRestore(abstract))
+
+  def save(self, state: state_lib.GANState) -> None:
+    finite = jax.tree.reduce(lambda a, b: a & b,
+                             jax.tree.map(lambda x: jnp.all(jnp.isfinite(x)),
+                                          (state.g_params, state.d_params)))
+    if not bool(finite):
+      raise NonFiniteError(f"parameters are not finite at step {int(state.step)}; the checkpoint "
+                           f"of step {self.checkpoints.latest_step()} is kept")
+    self.checkpoints.save(int(state.step), args=ocp.args.StandardSave(state))
+
+  def samples(self, state: state_lib.GANState, num: int, seed: int) -> np.ndarray:
+    """``num`` generator samples (EMA weights when kept), float32 numpy, in data space."""
+    z = step_lib.latents(jax.random.PRNGKey(seed), num, self.config.latent_dim)
+    out = []
+    for i in range(0, num, 1024):
+      out.append(np.asarray(step_lib.generate(self.generator, state, z[i:i + 1024])))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _check_config_matches(workdir: str, config: ml_collections.ConfigDict) -> None:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  for field, value in config.to_dict().items():
+    if field in _OUTPUT_FIELDS:
+      continue
+    if field in saved and saved[field] != value:
+      raise config_lib.ConfigError(
+          f"{field}: the checkpoints in {workdir} were made with {field}={saved[field]!r}, not "
+          f"{value!r}; use another --workdir or the same config")
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(max(seconds, 0))
+  h, rem = divmod(seconds, 3600)
+  m, s = divmod(rem, 60)
+  return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _check_finite(step: int, metrics: dict[str, float], run: Run) -> None:
+  names = {"critic_loss": "critic loss", "penalty": "gradient penalty", "g_loss": "generator loss",
+           "critic_total": "critic loss (total)", "grad_norm": "critic input-gradient norm"}
+  for key, label in names.items():
+    if key in metrics and not math.isfinite(metrics[key]):
+      raise NonFiniteError(
+          f"the {label} is {metrics[key]} at step {step}; stopping. The last good checkpoint "
+          f"(step {run.checkpoints.latest_step()}) is kept in {run.checkpoints.directory}")
+
+
+def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dict[str, Any]:
+  """The config's metrics for ``state`` and a picture in ``samples/``; returns the record."""
+  from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import modes as mode_metrics  # pylint: disable=import-outside-toplevel
+
+  config = run.config
+  step = int(state.step)
+  tag = tag or f"{step:07d}"
+  fake = run.samples(state, config.eval_samples, seed=config.seed + 1)
+  record: dict[str, Any] = {"kind": "eval", "step": step, "num_samples": int(fake.shape[0]),
+                            "generator": "ema" if state.g_ema else "raw"}
+  sample_dir = os.path.join(run.workdir, "samples")
+  if run.sample_shape == (2,):
+    real = run.dataset.sample(config.eval_samples, config.seed)
+    modes = run.dataset.modes
+    if modes is not None:
+      m = mode_metrics.mode_metrics(fake, modes.centers, modes.std)
+      record.update({k: m[k] for k in ("modes_captured", "num_modes", "high_quality_fraction",
+                                       "kl_to_uniform")})
+      record["protocol"] = ("PacGAN: high quality = within 3 std of the nearest mode; a mode is "
+                            "captured by >= 1 high-quality sample")
+    lo = np.minimum(real.min(0), fake.min(0) if np.all(np.isfinite(fake)) else real.min(0))
+    hi = np.maximum(real.max(0), fake.max(0) if np.all(np.isfinite(fake)) else real.max(0))
+    span = hi - lo
+    extent = (float(lo[0] - 0.1 * span[0]), float(hi[0] + 0.1 * span[0]),
+              float(lo[1] - 0.1 * span[1]), float(hi[1] + 0.1 * span[1]))
+    xs, ys, points = plots.critic_grid(extent, n=100)
+    values = np.asarray(step_lib.critic_scores(run.critic, state, jnp.asarray(points)))
+    path = plots.plot_toy(os.path.join(sample_dir, f"{tag}.png"), fake[:1000], real[:1000],
+                          critic=(xs, ys, values.reshape(len(ys), len(xs))),
+                          centers=None if modes is None else modes.centers,
+                          title=f"{config.name} step {step}")
+  else:
+    if config.dataset == "digits":
+      m = digit_metrics.digit_metrics(fake)
+      record.update({"digits_covered": m["digits_covered"],
+                     "class_histogram": [int(c) for c in m["class_histogram"]],
+                     "max_class_fraction": m["max_class_fraction"],
+                     "kl_to_uniform": m["kl_to_uniform"]})
+    path = plots.save_image_grid(os.path.join(sample_dir, f"{tag}.png"), fake[:100],
+                                 title=f"{config.name} step {step}")
+  record["picture"] = os.path.relpath(path, run.workdir)
+  return record
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+  out = {}
+  for k, v in record.items():
+    if isinstance(v, (np.floating, np.integer)):
+      v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+      v = str(v)
+    out[k] = v
+  return out
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
+  """Trains ``config`` in ``workdir`` (resuming from its newest checkpoint) and evaluates it.
+
+  Returns:
+    The final train state.
+  """
+  run = Run(config, workdir)
+  os.makedirs(run.workdir, exist_ok=True)
+  _check_config_matches(run.workdir, config)
+  with open(os.path.join(run.workdir, "config.json"), "w") as f:
+    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
+  state = run.restore()
+  if state is None:
+    state = run.fresh_state()
+    _log(f"[jaxgan] {config.name}: new run in {run.workdir}")
+  else:
+    _log(f"[jaxgan] {config.name}: resuming from the checkpoint of step {int(state.step)} in "
+         f"{run.workdir}")
+  start = int(state.step)
+  objective = config.loss + (f" + {config.gp_weight:g}*GP" if config.gp_weight > 0 else "")
+  objective += f" + clip {config.clip_value:g}" if config.clip_value > 0 else ""
+  objective += " + SN" if config.spectral_norm else ""
+  _log(f"[jaxgan] {objective} on {config.dataset}, model {config.model} "
+       f"(G {state_lib.num_parameters(state.g_params):,} / D "
+       f"{state_lib.num_parameters(state.d_params):,} parameters), batch {config.batch_size}, "
+       f"n_critic {config.n_critic}, {config.num_steps} steps, critic loop "
+       f"{step_lib.resolve_critic_loop(config)}, {jax.device_count()} {jax.default_backend()} "
+       f"device(s)")
+
+  train_step = step_lib.jit_train_step(
+      step_lib.make_train_step(config, run.generator, run.critic, run.g_tx, run.d_tx))
+  metrics_path = os.path.join(run.workdir, "metrics.jsonl")
+  if start >= config.num_steps:
+    _log(f"[jaxgan] already at step {start} >= num_steps {config.num_steps}; evaluating only")
+
+  def batch(step):
+    return jnp.asarray(run.dataset.batch(step, config.n_critic, config.batch_size))
+
+  t_compile = time.time()
+  compiled = train_step.lower(state, batch(start)).compile() if start < config.num_steps else None
+  if compiled is not None:
+    _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
+
+  with open(metrics_path, "a") as metrics_file:
+    t0, s0 = time.time(), start
+    for step in range(start, config.num_steps):
+      state, metrics = compiled(state, batch(step))
+      done = step + 1
+      if done % config.log_every == 0 or done == config.num_steps:
+        host = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        _check_finite(done, host, run)
+        now = time.time()
+        rate = (done - s0) / max(now - t0, 1e-9)
+        eta = (config.num_steps - done) / max(rate, 1e-9)
+        _log(f"step {done:>6}/{config.num_steps} | critic {host['critic_loss']:+.4f} "
+             f"gp {host['penalty']:.4f} G {host['g_loss']:+.4f} | W {host['w_estimate']:+.4f} "
+             f"|grad| {host['grad_norm']:.3f} | {rate:.1f} steps/s "
+             f"{rate * config.batch_size * config.n_critic:,.0f} img/s | ETA {_format_duration(eta)}")
+        metrics_file.write(json.dumps({"kind": "train", "step": done, **host,
+                                       "steps_per_s": rate}) + "\n")
+        metrics_file.flush()
+      if config.eval_every and done % config.eval_every == 0 and done != config.num_steps:
+        record = evaluate(run, state)
+        metrics_file.write(json.dumps(_jsonable(record)) + "\n")
+        metrics_file.flush()
+        _log(f"[eval] {_summary(record)}")
+      if done % config.checkpoint_every == 0 and done != config.num_steps:
+        run.save(state)
+    if int(state.step) > start or run.checkpoints.latest_step() is None:
+      run.save(state)
+    run.checkpoints.wait_until_finished()
+    record = evaluate(run, state, tag="final")
+    metrics_file.write(json.dumps(_jsonable(record)) + "\n")
+  _log(f"[eval] {_summary(record)}")
+  _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
+       f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
+  return state
+
+
+def _summary(record: dict[str, Any]) -> str:
+  parts = [f"step {record['step']}"]
+  if "modes_captured" in record:
+    parts.append(f"modes {record['modes_captured']}/{record['num_modes']}, high quality "
+                 f"{100 * record['high_quality_fraction']:.1f}%, KL {record['kl_to_uniform']:.3f}")
+  if "digits_covered" in record:
+    parts.append(f"digits covered {record['digits_covered']}/10, largest class "
+                 f"{100 * record['max_class_fraction']:.1f}%")
+  parts.append(f"picture {record['picture']}")
+  return "; ".join(parts)
+
+
+def main_error(msg: str) -> None:
+  print(f"jaxgan: error: {msg}", file=sys.stderr)
