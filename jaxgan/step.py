@@ -30,7 +30,7 @@ pass instead of two; the critic has no cross-sample operations, so this is exact
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -74,16 +74,22 @@ def latents(key: jax.Array, batch_size: int, latent_dim: int) -> jax.Array:
   return jax.random.normal(key, (batch_size, latent_dim), jnp.float32)
 
 
-def make_train_step(config, generator, critic, g_tx: optax.GradientTransformation,
-                    d_tx: optax.GradientTransformation) -> Callable[[GANState, jax.Array], Any]:
-  """The pure train step for ``config`` (see the module docstring)."""
+class Updates(NamedTuple):
+  """The pieces a train step is made of (exposed to test the step against them)."""
+  critic_update: Callable[[GANState, jax.Array, jax.Array], tuple[GANState, dict]]
+  generator_update: Callable[[GANState, jax.Array, int], tuple[GANState, dict]]
+  step_keys: Callable[[GANState], tuple[jax.Array, jax.Array]]
+
+
+def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
+                 d_tx: optax.GradientTransformation) -> Updates:
+  """One critic update, one generator update, and the keys of a step, for ``config``."""
   critic_loss_fn, generator_loss_fn = _FAMILIES[config.loss]
   n_critic = config.n_critic
   gp_weight = float(config.gp_weight)
   drift_weight = float(config.drift_weight)
   clip_value = float(config.clip_value)
   ema_decay = float(config.ema_decay)
-  loop = resolve_critic_loop(config)
 
   def fakes(state, key, batch_size):
     z = latents(key, batch_size, config.latent_dim)
@@ -147,13 +153,28 @@ def make_train_step(config, generator, critic, g_tx: optax.GradientTransformatio
     if ema_decay > 0:
       g_ema = optax.incremental_update(g_params, state.g_ema, 1.0 - ema_decay)
     state = state.replace(g_params=g_params, g_state=g_state, g_opt_state=g_opt_state, g_ema=g_ema)
-    return state, {"g_loss": loss, "g_grad_norm": optax.global_norm(grads)}
+    return state, {"g_loss": loss, "g_grad_norm": optax.tree.norm(grads)}
+
+  def step_keys(state: GANState):
+    """(critic_keys [n_critic], generator_key) of the step ``state.step``."""
+    key = jax.random.fold_in(state.key, state.step)
+    critic_keys = jax.vmap(lambda k: jax.random.fold_in(key, k))(jnp.arange(n_critic))
+    return critic_keys, jax.random.fold_in(key, n_critic)
+
+  return Updates(critic_update, generator_update, step_keys)
+
+
+def make_train_step(config, generator, critic, g_tx: optax.GradientTransformation,
+                    d_tx: optax.GradientTransformation) -> Callable[[GANState, jax.Array], Any]:
+  """The pure train step ``(state, reals [n_critic, B, ...]) -> (state, metrics)`` for ``config``."""
+  critic_update, generator_update, step_keys = make_updates(config, generator, critic, g_tx, d_tx)
+  n_critic = config.n_critic
+  loop = resolve_critic_loop(config)
 
   def train_step(state: GANState, reals: jax.Array):
     if reals.shape[0] != n_critic:
       raise ValueError(f"reals must have shape [n_critic={n_critic}, B, ...]; got {reals.shape}")
-    key = jax.random.fold_in(state.key, state.step)
-    critic_keys = jax.vmap(lambda k: jax.random.fold_in(key, k))(jnp.arange(n_critic))
+    critic_keys, g_key = step_keys(state)
     if loop == "scan":
       state, per_update = jax.lax.scan(lambda s, xs: critic_update(s, *xs), state,
                                        (reals, critic_keys))
@@ -161,7 +182,7 @@ def make_train_step(config, generator, critic, g_tx: optax.GradientTransformatio
     else:
       for k in range(n_critic):
         state, critic_metrics = critic_update(state, reals[k], critic_keys[k])
-    state, g_metrics = generator_update(state, jax.random.fold_in(key, n_critic), reals.shape[1])
+    state, g_metrics = generator_update(state, g_key, reals.shape[1])
     state = state.replace(step=state.step + 1)
     metrics = {**critic_metrics, **g_metrics}
     return state, {k: v.astype(jnp.float32) for k, v in metrics.items()}

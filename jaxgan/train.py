@@ -100,7 +100,8 @@ def _check_config_matches(workdir: str, config: ml_collections.ConfigDict) -> No
   with open(path) as f:
     saved = json.load(f)
   for field, value in config.to_dict().items():
-    if field in _OUTPUT_FIELDS:
+    # num_steps may grow on resume, except where the learning-rate schedule is a function of it.
+    if field in _OUTPUT_FIELDS and not (field == "num_steps" and config.lr_schedule != "constant"):
       continue
     if field in saved and saved[field] != value:
       raise config_lib.ConfigError(

@@ -1,0 +1,224 @@
+"""Tests of the train step, the training program and the command line (issue: one compiled train step).
+
+Tiny networks (hidden width 16-32) keep each compile to a second or two on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import cli
+from jaxgan import config as config_lib
+from jaxgan import data as data_lib
+from jaxgan import models
+from jaxgan import state as state_lib
+from jaxgan import step as step_lib
+from jaxgan import train as train_lib
+
+TINY = {"hidden_dim": 32, "batch_size": 32, "eval_samples": 200, "log_every": 1}
+
+
+def tiny_config(name="default", **overrides):
+  c = config_lib.load_config(name)
+  for k, v in {**TINY, **overrides}.items():
+    c[k] = v
+  return config_lib.validate(c)
+
+
+def setup(config):
+  shape = data_lib.make_dataset(config.dataset, config.seed).sample_shape
+  g, d = models.build(config, tuple(shape))
+  g_tx, d_tx = state_lib.make_optimizers(config)
+  st = state_lib.init_state(config, g, d, g_tx, d_tx, tuple(shape))
+  return g, d, g_tx, d_tx, st
+
+
+def params_close(a, b, rtol, atol):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The step
+# ----------------------------------------------------------------------------------------------------
+def test_compiled_critic_loop_equals_separate_updates():
+  """The n_critic loop inside one compiled step (scan and unrolled) equals n_critic critic updates
+  jitted one by one, then the generator update, with the same keys."""
+  config = tiny_config(n_critic=3, batch_size=16)
+  g, d, g_tx, d_tx, st0 = setup(config)
+  ds = data_lib.make_dataset(config.dataset, config.seed)
+  reals = jnp.asarray(ds.batch(0, 3, 16))
+  upd = step_lib.make_updates(config, g, d, g_tx, d_tx)
+  # Reference: separate jitted calls.
+  critic_keys, g_key = jax.jit(upd.step_keys)(st0)
+  critic_update = jax.jit(upd.critic_update)
+  ref = st0
+  for k in range(3):
+    ref, _ = critic_update(ref, reals[k], critic_keys[k])
+  ref, _ = jax.jit(upd.generator_update, static_argnums=2)(ref, g_key, 16)
+  for loop in ("scan", "unroll"):
+    config.critic_loop = loop
+    step = jax.jit(step_lib.make_train_step(config, g, d, g_tx, d_tx))
+    out, metrics = step(st0, reals)
+    assert int(out.step) == 1
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    # Same operations in a different compilation unit: XLA may fuse and reorder float math, so allow
+    # a few float32 ulps of drift through 3 Adam updates (relative 1e-5, absolute 1e-6).
+    params_close(out.d_params, ref.d_params, rtol=1e-5, atol=1e-6)
+    params_close(out.g_params, ref.g_params, rtol=1e-5, atol=1e-6)
+
+
+def test_critic_loss_falls_on_fixed_data():
+  """With the generator (almost) frozen, the critic's W-loss on the same real batch goes down."""
+  config = tiny_config(n_critic=5, g_lr=1e-12, d_lr=1e-3, num_steps=30)
+  g, d, g_tx, d_tx, st = setup(config)
+  reals = jnp.asarray(data_lib.make_dataset("ring8", 0).batch(0, 5, 32))
+  step = step_lib.jit_train_step(step_lib.make_train_step(config, g, d, g_tx, d_tx))
+  losses = []
+  for _ in range(30):
+    st, m = step(st, reals)
+    losses.append(float(m["critic_loss"]))
+  # The critic loss E[c(fake)] - E[c(real)] starts near 0 (random critic) and must fall well below.
+  assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.1, losses
+
+
+def test_weight_clipping_after_update_and_every_loss_family():
+  """Each loss family runs; with wgan every critic weight lies in [-c, c] after the step."""
+  for loss, extra in (("gan", {"gp_weight": 0.0}), ("nsgan", {"gp_weight": 0.0}),
+                      ("wgan", {"gp_weight": 0.0, "clip_value": 0.01, "optimizer": "rmsprop"}),
+                      ("hinge", {"gp_weight": 0.0})):
+    config = tiny_config(loss=loss, n_critic=2, hidden_dim=16, **extra)
+    g, d, g_tx, d_tx, st = setup(config)
+    reals = jnp.asarray(data_lib.make_dataset("ring8", 0).batch(0, 2, 32))
+    st, m = jax.jit(step_lib.make_train_step(config, g, d, g_tx, d_tx))(st, reals)
+    assert all(np.isfinite(float(v)) for v in m.values()), (loss, m)
+    assert float(m["penalty"]) == 0.0
+    if loss == "wgan":
+      assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(st.d_params)) <= 0.01 + 1e-7
+
+
+def test_dcgan_step_on_digits_and_generator_batch_stats():
+  """The image path: digits batches, DCGAN with generator batch norm, finite metrics; the generator's
+  running statistics change with the generator update."""
+  config = tiny_config("digits_wgan_gp", base_channels=8, batch_size=8, n_critic=2, latent_dim=8)
+  g, d, g_tx, d_tx, st = setup(config)
+  before = jax.tree.map(jnp.copy, st.g_state)
+  reals = jnp.asarray(data_lib.make_dataset("digits", 0).batch(0, 2, 8))
+  assert reals.shape == (2, 8, 8, 8, 1)
+  st, m = jax.jit(step_lib.make_train_step(config, g, d, g_tx, d_tx))(st, reals)
+  assert all(np.isfinite(float(v)) for v in m.values())
+  changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(before),
+                                                    jax.tree.leaves(st.g_state))]
+  assert any(changed)
+  out = step_lib.generate(g, st, jnp.zeros((3, 8)))
+  assert out.shape == (3, 8, 8, 1) and float(jnp.max(jnp.abs(out))) <= 1.0
+
+
+# ----------------------------------------------------------------------------------------------------
+# The program and the command line
+# ----------------------------------------------------------------------------------------------------
+def _cli_train(workdir, *overrides, config=None):
+  args = ["train", "--workdir", str(workdir)] + (["--config", config] if config else [])
+  tiny = [f"--config.{k}={v}" for k, v in TINY.items()]
+  return cli.main(args + tiny + list(overrides))
+
+
+def test_default_config_end_to_end(tmp_path, capsys):
+  """`jaxgan train` on the default config for a few steps: finite metrics, checkpoints, pictures, and
+  `jaxgan sample` gives [N, 2] float32."""
+  rc = _cli_train(tmp_path, "--config.num_steps=4", "--config.eval_every=2",
+                  "--config.checkpoint_every=2")
+  out = capsys.readouterr().out
+  assert rc == 0, out
+  assert "steps/s" in out and "ETA" in out and "done:" in out
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  train_records = [r for r in records if r["kind"] == "train"]
+  assert [r["step"] for r in train_records] == [1, 2, 3, 4]
+  for r in train_records:
+    for k in ("critic_loss", "penalty", "g_loss", "w_estimate", "grad_norm"):
+      assert np.isfinite(r[k]), (k, r)
+  evals = [r for r in records if r["kind"] == "eval"]
+  assert [r["step"] for r in evals] == [2, 4]
+  assert evals[-1]["num_modes"] == 8 and 0 <= evals[-1]["high_quality_fraction"] <= 1
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["2", "4"]
+  for r in evals:
+    assert os.path.getsize(tmp_path / r["picture"]) > 1000
+  out_file = tmp_path / "s.npy"
+  assert cli.main(["sample", "--workdir", str(tmp_path), "--num", "37", "--seed", "3",
+                   "--out", str(out_file)]) == 0
+  samples = np.load(out_file)
+  assert samples.shape == (37, 2) and samples.dtype == np.float32
+
+
+def test_resume_continues_exactly(tmp_path, capsys):
+  """A run stopped at step 3 and resumed to step 6 ends with exactly the parameters of an
+  uninterrupted 6-step run (same batches, same keys: everything is a function of seed and step)."""
+  assert _cli_train(tmp_path / "whole", "--config.num_steps=6", "--config.checkpoint_every=100") == 0
+  assert _cli_train(tmp_path / "split", "--config.num_steps=3", "--config.checkpoint_every=100") == 0
+  assert _cli_train(tmp_path / "split", "--config.num_steps=6", "--config.checkpoint_every=100") == 0
+  assert "resuming from the checkpoint of step 3" in capsys.readouterr().out
+  config = tiny_config(num_steps=6)
+  whole = train_lib.Run(config, str(tmp_path / "whole")).restore()
+  split = train_lib.Run(config, str(tmp_path / "split")).restore()
+  assert int(whole.step) == int(split.step) == 6
+  for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(split)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # bit-exact on CPU
+
+
+def test_resume_refuses_a_different_config(tmp_path, capsys):
+  assert _cli_train(tmp_path, "--config.num_steps=1") == 0
+  capsys.readouterr()
+  assert _cli_train(tmp_path, "--config.num_steps=2", "--config.gp_weight=5") == 2
+  err = capsys.readouterr().err
+  assert "gp_weight" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--config.no_such_field=1"], "no_such_field"),
+    (["--config.n_critic=0"], "n_critic"),
+    (["--config.gp_weight=-1"], "gp_weight"),
+    (["--config.batch_size=0"], "batch_size"),
+    (["--config.dataset=mnistt"], "dataset"),
+    (["--config.loss=wgan-gp"], "loss"),
+    (["--config.n_critic=abc"], "n_critic"),
+    (["--config.loss=wgan", "--config.gp_weight=0"], "clip_value"),
+    (["--config", "/nonexistent/config.py"], "config"),
+])
+def test_config_errors_are_one_line_before_compile(args, field, tmp_path, capsys, monkeypatch):
+  compiled = []
+  monkeypatch.setattr(step_lib, "make_train_step", lambda *a, **k: compiled.append(1))
+  rc = cli.main(["train", "--workdir", str(tmp_path)] + args)
+  err = capsys.readouterr().err
+  assert rc == 2
+  assert len(err.strip().splitlines()) == 1, err
+  assert field in err and "Traceback" not in err
+  assert not compiled
+  assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_unreadable_config_file(tmp_path, capsys):
+  bad = tmp_path / "bad.py"
+  bad.write_text("def get_config(:\n")
+  assert cli.main(["train", "--config", str(bad), "--workdir", str(tmp_path / "w")]) == 2
+  err = capsys.readouterr().err
+  assert "cannot read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_shipped_config_validates():
+  for name in config_lib.available_configs():
+    config_lib.validate(config_lib.load_config(name))
+
+
+@pytest.mark.slow
+def test_ring8_wgan_gp_captures_all_modes(tmp_path):
+  """The full ring8_wgan_gp config (minutes) covers all 8 modes."""
+  config = config_lib.load_config("ring8_wgan_gp")
+  train_lib.train_and_evaluate(config, str(tmp_path))
+  final = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")][-1]
+  assert final["kind"] == "eval" and final["modes_captured"] == 8, final
