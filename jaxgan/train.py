@@ -147,11 +147,7 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
                                        "kl_to_uniform")})
       record["protocol"] = ("PacGAN: high quality = within 3 std of the nearest mode; a mode is "
                             "captured by >= 1 high-quality sample")
-    lo = np.minimum(real.min(0), fake.min(0) if np.all(np.isfinite(fake)) else real.min(0))
-    hi = np.maximum(real.max(0), fake.max(0) if np.all(np.isfinite(fake)) else real.max(0))
-    span = hi - lo
-    extent = (float(lo[0] - 0.1 * span[0]), float(hi[0] + 0.1 * span[0]),
-              float(lo[1] - 0.1 * span[1]), float(hi[1] + 0.1 * span[1]))
+    extent = plots.toy_extent(real, None if modes is None else modes.centers)
     xs, ys, points = plots.critic_grid(extent, n=100)
     values = np.asarray(step_lib.critic_scores(run.critic, state, jnp.asarray(points)))
     path = plots.plot_toy(os.path.join(sample_dir, f"{tag}.png"), fake[:1000], real[:1000],
