@@ -126,6 +126,37 @@ def _check_finite(step: int, metrics: dict[str, float], run: Run) -> None:
           f"(step {run.checkpoints.latest_step()}) is kept in {run.checkpoints.directory}")
 
 
+def _conv_specs(critic, state: state_lib.GANState, sample_shape) -> dict[str, dict[str, Any]]:
+  """Input shape, strides and padding of each spectrally normalised convolution of the critic, read
+  by intercepting its calls during a shape-only trace (no compile, no FLOPs)."""
+  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+  specs = {}
+
+  def interceptor(next_fun, args, kwargs, context):
+    module = context.module
+    if context.method_name == "__call__" and isinstance(module, (spectral.SNConv,
+                                                                 spectral.SNConvTranspose)):
+      kind = "conv" if isinstance(module, spectral.SNConv) else "conv_transpose"
+      specs["/".join(module.path)] = dict(input_shape=tuple(args[0].shape[1:]),
+                                          strides=module.strides, padding=module.padding, kind=kind)
+    return next_fun(*args, **kwargs)
+
+  with nn.intercept_methods(interceptor):
+    jax.eval_shape(lambda x: step_lib.critic_scores(critic, state, x),
+                   jax.ShapeDtypeStruct((1, *sample_shape), jnp.float32))
+  return specs
+
+
+def spectral_audit(run: Run, state: state_lib.GANState) -> dict[str, dict[str, float]]:
+  """Per spectrally normalised critic layer: the running sigma estimate, the exact largest singular
+  value of the reshaped kernel (SVD), and for convolutions the true operator norm of the strided,
+  padded convolution (power iteration on the convolution and its transpose)."""
+  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
+  return spectral.spectral_audit(state.d_params, state.d_state.get("spectral", {}),
+                                 _conv_specs(run.critic, state, run.sample_shape))
+
+
 def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dict[str, Any]:
   """The config's metrics for ``state`` and a picture in ``samples/``; returns the record."""
   from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
@@ -164,6 +195,8 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
     path = plots.save_image_grid(os.path.join(sample_dir, f"{tag}.png"), fake[:100],
                                  title=f"{config.name} step {step}")
   record["picture"] = os.path.relpath(path, run.workdir)
+  if config.spectral_norm:
+    record["spectral_audit"] = spectral_audit(run, state)
   return record
 
 
@@ -266,6 +299,10 @@ def _summary(record: dict[str, Any]) -> str:
   if "digits_covered" in record:
     parts.append(f"digits covered {record['digits_covered']}/10, largest class "
                  f"{100 * record['max_class_fraction']:.1f}%")
+  if "spectral_audit" in record:
+    audit = record["spectral_audit"].values()
+    parts.append("SN sigma(W/sigma_est) per layer " +
+                 " ".join(f"{a['normalized_sigma_svd']:.3f}" for a in audit))
   parts.append(f"picture {record['picture']}")
   return "; ".join(parts)
 
