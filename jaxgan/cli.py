@@ -32,10 +32,13 @@ def _fail(msg: str) -> int:
 
 
 def _train(args, overrides) -> int:
+  from jaxgan import parallel  # pylint: disable=import-outside-toplevel
   from jaxgan import train  # pylint: disable=import-outside-toplevel
   config = config_lib.load_config(args.config)
   config = config_lib.apply_overrides(config, config_lib.parse_overrides(overrides))
   config_lib.validate(config)
+  parallel.initialize_distributed(args.coordinator_address, args.num_processes, args.process_id,
+                                  auto=args.distributed, timeout_s=args.init_timeout)
   workdir = args.workdir or config_lib.default_workdir(config)
   try:
     train.train_and_evaluate(config, workdir)
@@ -82,6 +85,14 @@ def main(argv=None) -> int:
   p_train.add_argument("--config", default=None,
                        help=f"config file or name ({', '.join(config_lib.available_configs())})")
   p_train.add_argument("--workdir", default=None, help="output folder (default: runs/<config name>)")
+  multi = p_train.add_argument_group("multi-process (multi-host) runs; see the README")
+  multi.add_argument("--coordinator_address", default=None, help="host:port of process 0")
+  multi.add_argument("--num_processes", type=int, default=None)
+  multi.add_argument("--process_id", type=int, default=None)
+  multi.add_argument("--distributed", action="store_true",
+                     help="jax.distributed.initialize() with cluster auto-detection")
+  multi.add_argument("--init_timeout", type=int, default=300,
+                     help="seconds to wait for the coordinator (default 300)")
   p_sample = sub.add_parser("sample", help="generator samples from the newest checkpoint")
   p_sample.add_argument("--workdir", required=True)
   p_sample.add_argument("--num", type=int, required=True)

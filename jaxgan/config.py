@@ -25,6 +25,7 @@ MODELS = ("mlp", "dcgan")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
+PARALLEL = ("jit", "pmap")
 IMAGE_DATASETS = ("digits",)
 
 
@@ -67,6 +68,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.lr_schedule = "constant"     # 'constant' or 'linear' (decay to 0 at num_steps, as SNGAN/WGAN-GP)
   c.ema_decay = 0.0              # generator EMA decay (0 disables; PGGAN uses 0.999)
   c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (by backend, measured)
+  # --- devices
+  c.parallel = "jit"             # 'jit' (device mesh + NamedSharding) or 'pmap' (compatibility)
+  c.num_devices = 0              # devices to use (0: all; a multi-process run uses all)
   # --- outputs
   c.log_every = 100              # steps between progress lines / metric records
   c.eval_every = 500             # steps between evaluations and pictures (0: only at the end)
@@ -173,7 +177,8 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   missing = sorted(set(known.keys()) - set(config.keys()))
   if missing:
     raise ConfigError(f"config field '{missing[0]}' is missing (start from jaxgan.config.base_config())")
-  for field in ("name", "dataset", "loss", "model", "optimizer", "lr_schedule", "critic_loop"):
+  for field in ("name", "dataset", "loss", "model", "optimizer", "lr_schedule", "critic_loop",
+                "parallel"):
     if not isinstance(config[field], str) or not config[field]:
       raise ConfigError(f"{field} must be a non-empty string; got {config[field]!r}")
   _choice(config, "dataset", tuple(data.DATASETS))
@@ -182,6 +187,8 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   _choice(config, "optimizer", OPTIMIZERS)
   _choice(config, "lr_schedule", LR_SCHEDULES)
   _choice(config, "critic_loop", CRITIC_LOOPS)
+  _choice(config, "parallel", PARALLEL)
+  _number(config, "num_devices", kind=int, minimum=0)
   for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):
     if not isinstance(config[field], bool):
       raise ConfigError(f"{field} must be true or false; got {config[field]!r}")

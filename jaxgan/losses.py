@@ -223,8 +223,17 @@ def interpolate(real: jax.Array, fake: jax.Array, key: jax.Array) -> jax.Array:
   dtype = jnp.result_type(real, fake)
   if not jnp.issubdtype(dtype, jnp.floating):
     raise ValueError(f"real and fake must be floating point, got dtype {dtype}.")
-  eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), dtype=dtype)
+  eps = interpolation_weights(key, real.shape[0], real.ndim, dtype)
   return eps * real + (1.0 - eps) * fake
+
+
+def interpolation_weights(key: jax.Array, batch_size: int, ndim: int, dtype=jnp.float32) -> jax.Array:
+  """The epsilon of :func:`interpolate`: U[0, 1] of shape [batch_size, 1, ..., 1] (``ndim`` axes).
+
+  Exposed so that a data-parallel step can draw the weights of the global batch and take its own rows,
+  giving the same interpolates on any number of devices.
+  """
+  return jax.random.uniform(key, (batch_size,) + (1,) * (ndim - 1), dtype=dtype)
 
 
 def _input_gradients(critic_fn: CriticFn, x: jax.Array) -> jax.Array:

@@ -82,8 +82,16 @@ class Updates(NamedTuple):
 
 
 def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
-                 d_tx: optax.GradientTransformation) -> Updates:
-  """One critic update, one generator update, and the keys of a step, for ``config``."""
+                 d_tx: optax.GradientTransformation, *, axis_name: str | None = None,
+                 num_shards: int = 1) -> Updates:
+  """One critic update, one generator update, and the keys of a step, for ``config``.
+
+  With ``axis_name`` (inside ``jax.pmap``) each device holds 1/``num_shards`` of the global batch:
+  latents and interpolation weights are drawn for the GLOBAL batch from the same keys and each device
+  takes its own rows (randomness indexed by global example, so the result does not depend on the device
+  count), and gradients and metrics are averaged over devices with ``lax.pmean``. Per-device means of
+  equal-sized shards averaged over devices equal the global means.
+  """
   critic_loss_fn, generator_loss_fn = _FAMILIES[config.loss]
   n_critic = config.n_critic
   gp_weight = float(config.gp_weight)
@@ -91,8 +99,18 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
   clip_value = float(config.clip_value)
   ema_decay = float(config.ema_decay)
 
+  def own_rows(x):
+    """This device's rows of an array drawn for the global batch."""
+    if axis_name is None:
+      return x
+    local = x.shape[0] // num_shards
+    return jax.lax.dynamic_slice_in_dim(x, jax.lax.axis_index(axis_name) * local, local, axis=0)
+
+  def mean_over_devices(tree):
+    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
   def fakes(state, key, batch_size):
-    z = latents(key, batch_size, config.latent_dim)
+    z = own_rows(latents(key, batch_size * num_shards, config.latent_dim))
     # The generator runs in training mode (batch statistics of this batch); the running averages are
     # updated by the generator update only.
     fake, _ = _apply(generator, state.g_params, state.g_state, z, train=True, mutable=True)
@@ -109,7 +127,12 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
       real_scores, fake_scores = scores[:batch], scores[batch:]
       loss = critic_loss_fn(real_scores, fake_scores)
       total = loss
-      x_hat = losses.interpolate(real, fake, eps_key)
+      if axis_name is None:
+        x_hat = losses.interpolate(real, fake, eps_key)
+      else:
+        eps = own_rows(losses.interpolation_weights(eps_key, batch * num_shards, real.ndim,
+                                                    real.dtype))
+        x_hat = eps * real + (1.0 - eps) * fake
       critic_fn = lambda x: _apply(critic, d_params, d_state, x, update_stats=False, mutable=False)[0]
       if gp_weight > 0:
         norms = losses.input_gradient_norms(critic_fn, x_hat)
@@ -130,6 +153,7 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
       return total, (d_state, metrics)
 
     (total, (d_state, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+    grads, metrics, total = mean_over_devices((grads, metrics, total))
     updates, d_opt_state = d_tx.update(grads, state.d_opt_state, state.d_params)
     d_params = optax.apply_updates(state.d_params, updates)
     if clip_value > 0:
@@ -138,7 +162,7 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
     return state.replace(d_params=d_params, d_state=d_state, d_opt_state=d_opt_state), metrics
 
   def generator_update(state: GANState, key: jax.Array, batch_size: int):
-    z = latents(key, batch_size, config.latent_dim)
+    z = own_rows(latents(key, batch_size * num_shards, config.latent_dim))
 
     def loss_fn(g_params):
       fake, g_state = _apply(generator, g_params, state.g_state, z, train=True, mutable=True)
@@ -147,6 +171,7 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
       return generator_loss_fn(scores), g_state
 
     (loss, g_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    grads, loss = mean_over_devices((grads, loss))
     updates, g_opt_state = g_tx.update(grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)
     g_ema = state.g_ema
@@ -165,9 +190,16 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
 
 
 def make_train_step(config, generator, critic, g_tx: optax.GradientTransformation,
-                    d_tx: optax.GradientTransformation) -> Callable[[GANState, jax.Array], Any]:
-  """The pure train step ``(state, reals [n_critic, B, ...]) -> (state, metrics)`` for ``config``."""
-  critic_update, generator_update, step_keys = make_updates(config, generator, critic, g_tx, d_tx)
+                    d_tx: optax.GradientTransformation, *, axis_name: str | None = None,
+                    num_shards: int = 1) -> Callable[[GANState, jax.Array], Any]:
+  """The pure train step ``(state, reals [n_critic, B, ...]) -> (state, metrics)`` for ``config``.
+
+  ``axis_name`` and ``num_shards``: see :func:`make_updates` (the ``pmap`` path; ``B`` is then the
+  per-device batch). Under ``jax.jit`` with sharded inputs no argument is needed: the computation is
+  written for the global batch and XLA partitions it.
+  """
+  critic_update, generator_update, step_keys = make_updates(
+      config, generator, critic, g_tx, d_tx, axis_name=axis_name, num_shards=num_shards)
   n_critic = config.n_critic
   loop = resolve_critic_loop(config)
 

@@ -31,13 +31,14 @@ import orbax.checkpoint as ocp
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
 from jaxgan import models
+from jaxgan import parallel as parallel_lib
 from jaxgan import plots
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 
 # Fields that do not change what is computed: a resumed run may change them.
 _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
-                  "num_steps", "critic_loop", "name")
+                  "num_steps", "critic_loop", "name", "parallel", "num_devices")
 
 
 class NonFiniteError(RuntimeError):
@@ -45,7 +46,8 @@ class NonFiniteError(RuntimeError):
 
 
 def _log(msg: str) -> None:
-  print(msg, flush=True)
+  if jax.process_index() == 0:
+    print(msg, flush=True)
 
 
 class Run:
@@ -57,7 +59,10 @@ class Run:
     self.workdir = os.path.abspath(workdir)
     self.dataset = data_lib.make_dataset(config.dataset, config.seed)
     self.sample_shape = tuple(self.dataset.sample_shape)
-    self.generator, self.critic = models.build(config, self.sample_shape)
+    self.parallel = parallel_lib.DataParallel(config)
+    self.generator, self.critic = models.build(
+        config, self.sample_shape,
+        bn_axis_name=parallel_lib.AXIS if config.parallel == "pmap" else None)
     self.g_tx, self.d_tx = state_lib.make_optimizers(config)
     self.checkpoints = ocp.CheckpointManager(
         os.path.join(self.workdir, "checkpoints"),
@@ -68,21 +73,28 @@ class Run:
                                 self.sample_shape)
 
   def restore(self, step: int | None = None) -> state_lib.GANState | None:
-    """The state of checkpoint ``step`` (the newest when None), or None when there is none."""
+    """The state of checkpoint ``step`` (the newest when None) on this process's default device, or
+    None when there is none."""
     step = self.checkpoints.latest_step() if step is None else step
     if step is None:
       return None
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, jax.eval_shape(self.fresh_state))
+    # Restore onto this process's first device whatever the topology that saved it (the state is
+    # replicated), so a run can resume on another number of devices or processes.
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device),
+                            jax.eval_shape(self.fresh_state))
     return self.checkpoints.restore(step, args=ocp.args.StandardRestore(abstract))
 
-  def save(self, state: state_lib.GANState) -> None:
-    finite = jax.tree.reduce(lambda a, b: a & b,
-                             jax.tree.map(lambda x: jnp.all(jnp.isfinite(x)),
-                                          (state.g_params, state.d_params)))
-    if not bool(finite):
-      raise NonFiniteError(f"parameters are not finite at step {int(state.step)}; the checkpoint "
+  def save(self, state) -> None:
+    """Checkpoints the (device-placed) train state, refusing one with non-finite parameters."""
+    host = self.parallel.host_state(state)
+    finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves((host.g_params,
+                                                                           host.d_params)))
+    if not finite:
+      raise NonFiniteError(f"parameters are not finite at step {int(host.step)}; the checkpoint "
                            f"of step {self.checkpoints.latest_step()} is kept")
-    self.checkpoints.save(int(state.step), args=ocp.args.StandardSave(state))
+    self.checkpoints.save(int(host.step),
+                          args=ocp.args.StandardSave(self.parallel.checkpoint_state(state)))
 
   def samples(self, state: state_lib.GANState, num: int, seed: int) -> np.ndarray:
     """``num`` generator samples (EMA weights when kept), float32 numpy, in data space."""
@@ -215,53 +227,64 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   """Trains ``config`` in ``workdir`` (resuming from its newest checkpoint) and evaluates it.
 
   Returns:
-    The final train state.
+    The final train state (on this process's default device).
   """
   run = Run(config, workdir)
-  os.makedirs(run.workdir, exist_ok=True)
-  _check_config_matches(run.workdir, config)
-  with open(os.path.join(run.workdir, "config.json"), "w") as f:
-    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+  par = run.parallel
+  if par.is_main:
+    os.makedirs(run.workdir, exist_ok=True)
+    _check_config_matches(run.workdir, config)
+    with open(os.path.join(run.workdir, "config.json"), "w") as f:
+      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
 
-  state = run.restore()
-  if state is None:
-    state = run.fresh_state()
+  host_state = run.restore()
+  if host_state is None:
+    host_state = run.fresh_state()
     _log(f"[jaxgan] {config.name}: new run in {run.workdir}")
   else:
-    _log(f"[jaxgan] {config.name}: resuming from the checkpoint of step {int(state.step)} in "
+    _log(f"[jaxgan] {config.name}: resuming from the checkpoint of step {int(host_state.step)} in "
          f"{run.workdir}")
-  start = int(state.step)
+  start = int(host_state.step)
   objective = config.loss + (f" + {config.gp_weight:g}*GP" if config.gp_weight > 0 else "")
   objective += f" + clip {config.clip_value:g}" if config.clip_value > 0 else ""
   objective += " + SN" if config.spectral_norm else ""
   _log(f"[jaxgan] {objective} on {config.dataset}, model {config.model} "
-       f"(G {state_lib.num_parameters(state.g_params):,} / D "
-       f"{state_lib.num_parameters(state.d_params):,} parameters), batch {config.batch_size}, "
+       f"(G {state_lib.num_parameters(host_state.g_params):,} / D "
+       f"{state_lib.num_parameters(host_state.d_params):,} parameters), batch {config.batch_size}, "
        f"n_critic {config.n_critic}, {config.num_steps} steps, critic loop "
-       f"{step_lib.resolve_critic_loop(config)}, {jax.device_count()} {jax.default_backend()} "
-       f"device(s)")
+       f"{step_lib.resolve_critic_loop(config)}, {par.describe()}")
 
-  train_step = step_lib.jit_train_step(
-      step_lib.make_train_step(config, run.generator, run.critic, run.g_tx, run.d_tx))
   metrics_path = os.path.join(run.workdir, "metrics.jsonl")
   if start >= config.num_steps:
     _log(f"[jaxgan] already at step {start} >= num_steps {config.num_steps}; evaluating only")
 
   def batch(step):
-    return jnp.asarray(run.dataset.batch(step, config.n_critic, config.batch_size))
+    return par.put_batch(run.dataset.batch(step, config.n_critic, config.batch_size))
 
-  t_compile = time.time()
-  compiled = train_step.lower(state, batch(start)).compile() if start < config.num_steps else None
-  if compiled is not None:
+  state = par.put_state(host_state)
+  del host_state
+  if start < config.num_steps:
+    t_compile = time.time()
+    compiled = par.compile_step(
+        lambda **kw: step_lib.make_train_step(config, run.generator, run.critic, run.g_tx,
+                                              run.d_tx, **kw), state, batch(start))
     _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
 
-  with open(metrics_path, "a") as metrics_file:
+  # Only process 0 writes files; every process runs the same steps and checkpoint calls.
+  metrics_file = open(metrics_path, "a") if par.is_main else None  # pylint: disable=consider-using-with
+
+  def write(record):
+    if metrics_file is not None:
+      metrics_file.write(json.dumps(_jsonable(record)) + "\n")
+      metrics_file.flush()
+
+  try:
     t0, s0 = time.time(), start
     for step in range(start, config.num_steps):
       state, metrics = compiled(state, batch(step))
       done = step + 1
       if done % config.log_every == 0 or done == config.num_steps:
-        host = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        host = par.metrics(metrics)
         _check_finite(done, host, run)
         now = time.time()
         rate = (done - s0) / max(now - t0, 1e-9)
@@ -269,26 +292,31 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         _log(f"step {done:>6}/{config.num_steps} | critic {host['critic_loss']:+.4f} "
              f"gp {host['penalty']:.4f} G {host['g_loss']:+.4f} | W {host['w_estimate']:+.4f} "
              f"|grad| {host['grad_norm']:.3f} | {rate:.1f} steps/s "
-             f"{rate * config.batch_size * config.n_critic:,.0f} img/s | ETA {_format_duration(eta)}")
-        metrics_file.write(json.dumps({"kind": "train", "step": done, **host,
-                                       "steps_per_s": rate}) + "\n")
-        metrics_file.flush()
-      if config.eval_every and done % config.eval_every == 0 and done != config.num_steps:
-        record = evaluate(run, state)
-        metrics_file.write(json.dumps(_jsonable(record)) + "\n")
-        metrics_file.flush()
+             f"{rate * config.batch_size * config.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
+             f" | {par.num_devices} dev x {par.num_processes} proc")
+        write({"kind": "train", "step": done, **host, "steps_per_s": rate,
+               "num_devices": par.num_devices, "num_processes": par.num_processes})
+      if (config.eval_every and done % config.eval_every == 0 and done != config.num_steps
+          and par.is_main):
+        record = evaluate(run, par.host_state(state))
+        write(record)
         _log(f"[eval] {_summary(record)}")
       if done % config.checkpoint_every == 0 and done != config.num_steps:
         run.save(state)
-    if int(state.step) > start or run.checkpoints.latest_step() is None:
+    if start < config.num_steps or run.checkpoints.latest_step() is None:
       run.save(state)
     run.checkpoints.wait_until_finished()
-    record = evaluate(run, state, tag="final")
-    metrics_file.write(json.dumps(_jsonable(record)) + "\n")
-  _log(f"[eval] {_summary(record)}")
-  _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
-       f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
-  return state
+    final = par.host_state(state)
+    if par.is_main:
+      record = evaluate(run, final, tag="final")
+      write(record)
+      _log(f"[eval] {_summary(record)}")
+      _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
+           f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
+  finally:
+    if metrics_file is not None:
+      metrics_file.close()
+  return final
 
 
 def _summary(record: dict[str, Any]) -> str:

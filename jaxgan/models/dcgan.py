@@ -32,6 +32,7 @@ class DCGANGenerator(nn.Module):
   channels: int = 3
   base_channels: int = 64
   batch_norm: bool = True
+  bn_axis_name: str | None = None  # pmap axis for global batch statistics
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -39,7 +40,8 @@ class DCGANGenerator(nn.Module):
 
     def norm_act(h, name):
       if self.batch_norm:
-        h = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)(h)
+        h = nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                         axis_name=self.bn_axis_name if train else None, name=name)(h)
       return nn.relu(h)
 
     width = self.base_channels * 2 ** n

@@ -1,0 +1,264 @@
+"""Tests for the image models of jaxgan.models: resnet (SNGAN / WGAN-GP ResNets) and sngan_cnn.
+
+Full-size models are only traced with ``jax.eval_shape`` (shapes, no FLOPs): parameter counts are
+compared with numbers derived by hand from the papers' tables (SNGAN Tables 3 and 4, WGAN-GP
+``gan_cifar_resnet.py``), and the variable collections are inspected. Real forward passes use tiny
+widths (4 to 8 channels) and batch 2 so that the file runs in well under a minute on 2 CPU cores.
+
+Parameter counts by hand (z in R^128, 32x32x3 images; conv k x k, in -> out: k*k*in*out + out;
+batch norm over C channels: 2C params, scale and bias; dense in -> out: in*out + out):
+
+SNGAN standard CNN generator (Table 3(a), b = 64, M = 4):
+  dense 128 -> 4*4*512 = 8192:          128*8192 + 8192     = 1,056,768
+  BN over the 8192 dense features:      2*8192              =    16,384
+  deconv 4x4 512 -> 256, BN 256:        16*512*256 + 256    = 2,097,408  + 512
+  deconv 4x4 256 -> 128, BN 128:        16*256*128 + 128    =   524,416  + 256
+  deconv 4x4 128 -> 64,  BN 64:         16*128*64 + 64      =   131,136  + 128
+  conv 3x3 64 -> 3:                     9*64*3 + 3          =     1,731
+  total                                                     = 3,828,739
+SNGAN standard CNN critic (Table 3(b)):
+  conv 3x3 3 -> 64:      9*3*64 + 64     =     1,792
+  conv 4x4 64 -> 64:     16*64*64 + 64   =    65,600
+  conv 3x3 64 -> 128:    9*64*128 + 128  =    73,856
+  conv 4x4 128 -> 128:   16*128*128 + 128 =  262,272
+  conv 3x3 128 -> 256:   9*128*256 + 256 =   295,168
+  conv 4x4 256 -> 256:   16*256*256 + 256 = 1,048,832
+  conv 3x3 256 -> 512:   9*256*512 + 512 = 1,180,160
+  dense 4*4*512 -> 1:    8192 + 1        =     8,193
+  total                                  = 2,935,873
+ResNet generator of width C (Table 4(a); 3 up-blocks for 32x32):
+  dense 128 -> 16C:      128*16C + 16C
+  up block:              BN 2C + conv3x3 (9C^2 + C) + BN 2C + conv3x3 (9C^2 + C)
+                         + 1x1 shortcut (C^2 + C)  = 19C^2 + 7C
+  BN C + conv3x3 C -> 3: 2C + 27C + 3
+  SNGAN,   C = 256:  528,384 + 3*1,246,976 + 512 + 6,915 = 4,276,739
+  WGAN-GP, C = 128:  264,192 + 3*312,192   + 256 + 3,459 = 1,204,483
+ResNet critic of width C = 128 (Table 4(b)):
+  optimized block 1:     conv3x3 3 -> C (27C + C) + conv3x3 (9C^2 + C) + 1x1 3 -> C (3C + C)
+                         = 3,584 + 147,584 + 512 = 151,680
+  down block 2:          two conv3x3 (2 * (9C^2 + C)) + 1x1 shortcut (C^2 + C)
+                         = 19C^2 + 3C = 311,680
+  blocks 3, 4:           two conv3x3 each, identity shortcut: 2 * (18C^2 + 2C)
+                         = 2 * 295,168 = 590,336
+  dense C -> 1:          C (SNGAN, no bias) or C + 1 (WGAN-GP)
+  SNGAN:   151,680 + 311,680 + 590,336 + 128 = 1,053,824
+  WGAN-GP: 151,680 + 311,680 + 590,336 + 129 = 1,053,825
+"""
+
+from __future__ import annotations
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan.models import resnet, sngan_cnn
+from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
+from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
+
+KEY = jax.random.PRNGKey(0)
+# Real initialisations use the 'rbg' generator: XLA compiles it far faster than threefry on CPU.
+RBG_KEY = jax.random.key(0, impl="rbg")
+Z_SPEC = jax.ShapeDtypeStruct((2, 128), jnp.float32)
+X_SPEC = jax.ShapeDtypeStruct((2, 32, 32, 3), jnp.float32)
+
+
+def _count(tree) -> int:
+  return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def _abstract_init(model, spec):
+  """Variables of ``model`` as ShapeDtypeStructs (nothing is computed)."""
+  return jax.eval_shape(model.init, KEY, spec)
+
+
+def _paths(tree, leaf_name):
+  """'/'-joined paths of the modules that own a variable called ``leaf_name``."""
+  flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(tree))
+  return sorted("/".join(p[:-1]) for p in flat if p[-1] == leaf_name)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Full-size models, traced only
+# ----------------------------------------------------------------------------------------------------
+FULL_SIZE = {
+    # name: (module, input spec, parameter count derived by hand in the module docstring)
+    "sngan_cnn_generator": (SNGANCNNGenerator(), Z_SPEC, 3_828_739),
+    "sngan_cnn_critic": (SNGANCNNCritic(spectral_norm=True), X_SPEC, 2_935_873),
+    "sngan_resnet_generator": (resnet.sngan_resnet()[0], Z_SPEC, 4_276_739),
+    "sngan_resnet_critic": (resnet.sngan_resnet()[1], X_SPEC, 1_053_824),
+    "wgan_gp_resnet_generator": (resnet.wgan_gp_resnet()[0], Z_SPEC, 1_204_483),
+    "wgan_gp_resnet_critic": (resnet.wgan_gp_resnet()[1], X_SPEC, 1_053_825),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FULL_SIZE))
+def test_full_size_parameter_counts_and_output_shapes(name):
+  model, spec, expected = FULL_SIZE[name]
+  variables = _abstract_init(model, spec)
+  assert _count(variables["params"]) == expected  # by hand, module docstring
+  out = jax.eval_shape(model.apply, variables, spec)
+  assert out.shape == ((2, 32, 32, 3) if "generator" in name else (2,))
+
+
+def test_full_size_layer_parameters_match_the_tables():
+  """A few layers by name, so a wrong count cannot hide behind a compensating error elsewhere."""
+  p = _abstract_init(SNGANCNNCritic(), X_SPEC)["params"]
+  assert [p[f"conv{i}"]["kernel"].shape[-1] for i in range(7)] == [64, 64, 128, 128, 256, 256, 512]
+  assert [p[f"conv{i}"]["kernel"].shape[0] for i in range(7)] == [3, 4, 3, 4, 3, 4, 3]
+  assert p["out"]["kernel"].shape == (4 * 4 * 512, 1)  # the 4x4 map of Table 3(b): padding is right
+  p = _abstract_init(SNGANCNNGenerator(), Z_SPEC)["params"]
+  assert p["project"]["kernel"].shape == (128, 4 * 4 * 512)
+  assert [p[f"up{i}"]["kernel"].shape for i in range(3)] == [(4, 4, 512, 256), (4, 4, 256, 128),
+                                                             (4, 4, 128, 64)]
+  g, d = resnet.sngan_resnet()
+  p = _abstract_init(g, Z_SPEC)["params"]
+  assert p["project"]["kernel"].shape == (128, 4 * 4 * 256)
+  assert p["block1"]["shortcut"]["kernel"].shape == (1, 1, 256, 256)  # learnable: it upsamples
+  p = _abstract_init(d, X_SPEC)["params"]
+  assert p["block1"]["shortcut"]["kernel"].shape == (1, 1, 3, 128)
+  assert p["block2"]["shortcut"]["kernel"].shape == (1, 1, 128, 128)
+  assert "shortcut" not in p["block3"] and "shortcut" not in p["block4"]  # identity shortcuts
+  assert "bias" not in p["out"]  # SNGAN: SNLinear(ch, 1, nobias=True)
+  assert "bias" in _abstract_init(resnet.wgan_gp_resnet()[1], X_SPEC)["params"]["out"]
+
+
+CRITICS = {
+    # name: (critic, number of conv + dense layers)
+    "sngan_cnn": (SNGANCNNCritic(spectral_norm=True), 8),
+    "sngan_resnet": (resnet.sngan_resnet()[1], 11),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRITICS))
+def test_spectral_collection_has_one_u_per_layer(name):
+  critic, num_layers = CRITICS[name]
+  variables = _abstract_init(critic, X_SPEC)
+  assert set(variables) == {"params", "spectral"}  # no batch_stats in a critic
+  kernels = _paths(variables["params"], "kernel")
+  assert len(kernels) == num_layers
+  assert _paths(variables["spectral"], "u") == kernels  # one u per conv / dense, nothing else
+  plain = _abstract_init(critic.clone(spectral_norm=False), X_SPEC)
+  assert set(plain) == {"params"}  # no 'spectral' and no 'batch_stats'
+  assert _count(plain["params"]) == _count(variables["params"])  # SN adds no parameters
+
+
+def test_wgan_gp_critic_has_only_params():
+  assert set(_abstract_init(resnet.wgan_gp_resnet()[1], X_SPEC)) == {"params"}
+
+
+def test_factories_use_the_papers_settings():
+  g, d = resnet.sngan_resnet()
+  settings = (g.channels, d.channels, d.spectral_norm, d.pooling, d.output_bias)
+  assert settings == (256, 128, True, "sum", False)
+  assert resnet.sngan_resnet(spectral_norm=False)[1].spectral_norm is False
+  g, d = resnet.wgan_gp_resnet()
+  settings = (g.channels, d.channels, d.spectral_norm, d.pooling, d.output_bias)
+  assert settings == (128, 128, False, "mean", True)
+  g, d = sngan_cnn.sngan_cnn()
+  settings = (g.base_channels, d.base_channels, d.negative_slope, d.spectral_norm)
+  assert settings == (64, 64, 0.1, True)
+
+
+def test_invalid_arguments():
+  with pytest.raises(ValueError, match="pooling"):
+    _abstract_init(ResNetCritic(pooling="max"), X_SPEC)
+  with pytest.raises(ValueError, match="multiple of 8"):
+    _abstract_init(SNGANCNNGenerator(image_size=20), Z_SPEC)
+  with pytest.raises(ValueError, match="power of two"):
+    _abstract_init(ResNetGenerator(image_size=48), Z_SPEC)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Resampling helpers
+# ----------------------------------------------------------------------------------------------------
+def test_upsample_is_nearest_neighbour_and_pool_is_2x2_mean():
+  x = jnp.arange(4.0).reshape(1, 2, 2, 1)
+  up = resnet.upsample_nearest(x)[0, :, :, 0]
+  # by hand:
+  np.testing.assert_array_equal(up, [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]])
+  np.testing.assert_array_equal(resnet.avg_pool2(resnet.upsample_nearest(x)), x)  # by hand
+  y = jnp.arange(16.0).reshape(1, 4, 4, 1)
+  np.testing.assert_allclose(resnet.avg_pool2(y)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])  # by hand
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tiny models, really run
+# ----------------------------------------------------------------------------------------------------
+TINY_GENERATORS = {
+    "sngan_cnn": SNGANCNNGenerator(base_channels=4),
+    "resnet": ResNetGenerator(channels=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY_GENERATORS))
+def test_tiny_generator_shapes_range_and_batch_stats(name):
+  gen = TINY_GENERATORS[name]
+  z = jax.random.normal(jax.random.PRNGKey(1), (2, 128))
+  variables = jax.jit(gen.init)(RBG_KEY, z)
+  assert set(variables) == {"params", "batch_stats"}
+
+  images = jax.jit(gen.apply)(variables, z)  # train=False: running averages, read only
+  assert images.shape == (2, 32, 32, 3)
+  assert bool(jnp.all(jnp.abs(images) <= 1.0))
+
+  images, updates = jax.jit(lambda v, z: gen.apply(v, z, train=True, mutable=["batch_stats"]))(
+      variables, z)
+  assert images.shape == (2, 32, 32, 3)
+  assert bool(jnp.all(jnp.abs(images) <= 1.0)) and bool(jnp.all(jnp.isfinite(images)))
+  old = jax.tree_util.tree_leaves(variables["batch_stats"])
+  new = jax.tree_util.tree_leaves(updates["batch_stats"])
+  assert len(new) == len(old) > 0
+  # every running mean / var moved: momentum 0.9 mixes in 0.1 of the batch statistics
+  assert all(not np.allclose(a, b) for a, b in zip(old, new))
+  with pytest.raises(Exception, match="batch_stats"):  # train mode writes batch_stats: mutable
+    jax.eval_shape(lambda v, z: gen.apply(v, z, train=True), variables, z)
+
+
+TINY_CRITICS = {
+    "sngan_cnn_sn": SNGANCNNCritic(base_channels=4, spectral_norm=True),
+    "sngan_cnn_plain": SNGANCNNCritic(base_channels=4),
+    "resnet_sn_sum": ResNetCritic(channels=8, spectral_norm=True, pooling="sum", output_bias=False),
+    "resnet_plain_mean": ResNetCritic(channels=8, pooling="mean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY_CRITICS))
+def test_tiny_critic_shapes_and_per_sample_independence(name):
+  critic = TINY_CRITICS[name]
+  x = jax.random.uniform(jax.random.PRNGKey(2), (2, 32, 32, 3), minval=-1.0, maxval=1.0)
+  variables = jax.jit(critic.init)(RBG_KEY, x)
+  assert "batch_stats" not in variables
+  assert ("spectral" in variables) == critic.spectral_norm
+
+  x_other = x.at[1].set(jax.random.uniform(jax.random.PRNGKey(3), (32, 32, 3), minval=-1.0))
+
+  def score0_train(v, inp):  # training mode: spectral norm also advances its power iteration
+    mutable = ["spectral"] if critic.spectral_norm else False
+    out = critic.apply(v, inp, update_stats=True, mutable=mutable)
+    return (out[0] if critic.spectral_norm else out)[0]
+
+  @jax.jit
+  def run(v, x, x_other):  # one compilation for everything below
+    return critic.apply(v, x), critic.apply(v, x_other), jax.grad(score0_train, 1)(v, x)
+
+  scores, scores_other, grad = run(variables, x, x_other)
+  assert scores.shape == (2,) and bool(jnp.all(jnp.isfinite(scores)))
+  # Changing sample 1 leaves the score of sample 0 unchanged ...
+  np.testing.assert_allclose(scores_other[0], scores[0], rtol=1e-5, atol=1e-6)
+  assert not np.isclose(scores_other[1], scores[1])
+  # ... and the gradient of score 0 has no component on sample 1 (what the WGAN-GP penalty needs).
+  assert bool(jnp.all(grad[1] == 0.0))
+  assert float(jnp.abs(grad[0]).max()) > 0.0
+
+
+def test_sum_pooling_is_64_times_mean_pooling():
+  """On the final 8x8 map of a 32x32 input the same weights give sum = 64 * mean (no out bias)."""
+  x = jax.random.uniform(jax.random.PRNGKey(4), (2, 32, 32, 3), minval=-1.0, maxval=1.0)
+  summed = ResNetCritic(channels=4, pooling="sum", output_bias=False)
+  variables = jax.jit(summed.init)(RBG_KEY, x)
+  meaned = summed.clone(pooling="mean")
+  both = jax.jit(lambda v, x: (summed.apply(v, x), meaned.apply(v, x)))
+  sum_scores, mean_scores = both(variables, x)
+  np.testing.assert_allclose(sum_scores, 64.0 * mean_scores, rtol=1e-5, atol=1e-6)  # 8*8 positions
