@@ -42,9 +42,12 @@ def _train(args, overrides) -> int:
   workdir = args.workdir or config_lib.default_workdir(config)
   try:
     train.train_and_evaluate(config, workdir)
-  except train.NonFiniteError as e:
+  except (train.NonFiniteError, train.CheckpointError) as e:
     print(f"jaxgan: stopped: {e}", file=sys.stderr)
     return 1
+  except train.Preempted as e:
+    print(f"jaxgan: {e}", file=sys.stderr)
+    return 128 + e.signum
   return 0
 
 

@@ -21,7 +21,7 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = "default"
 
 LOSSES = ("gan", "nsgan", "wgan", "wgan_gp", "hinge")
-MODELS = ("mlp", "dcgan")
+MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
@@ -41,11 +41,11 @@ def base_config() -> ml_collections.ConfigDict:
   # --- data
   c.dataset = "ring8"            # one of jaxgan.data.DATASETS
   # --- models
-  c.model = "mlp"                # 'mlp' (2-D data) or 'dcgan' (images)
+  c.model = "mlp"                # 'mlp' (2-D data); images: dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet
   c.latent_dim = 2               # generator input size (the WGAN-GP toy script uses 2)
   c.hidden_dim = 512             # mlp: units per hidden layer (WGAN-GP toy: 512)
   c.num_hidden = 3               # mlp: hidden layers (WGAN-GP toy: 3)
-  c.base_channels = 64           # dcgan: channels of the widest-resolution layer
+  c.base_channels = 64           # image models: width (dcgan: widest-resolution layer; resnets: D width)
   c.g_batch_norm = True          # dcgan: batch norm in the generator (never in the critic)
   c.critic_layer_norm = False    # dcgan: layer norm in the critic (WGAN-GP's substitute for BN)
   c.spectral_norm = False        # spectral normalization of every critic layer (SNGAN)
@@ -211,9 +211,9 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   if config.loss == "wgan" and config.clip_value <= 0:
     raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01)")
   image = config.dataset in IMAGE_DATASETS
-  if image and config.model != "dcgan":
-    raise ConfigError(f"model must be 'dcgan' for image dataset '{config.dataset}'; got "
-                      f"{config.model!r}")
+  if image and config.model == "mlp":
+    raise ConfigError(f"model must be an image model ({', '.join(MODELS[1:])}) for image dataset "
+                      f"'{config.dataset}'; got 'mlp'")
   if not image and config.model != "mlp":
     raise ConfigError(f"model must be 'mlp' for 2-D dataset '{config.dataset}'; got {config.model!r}")
   return config

@@ -15,10 +15,13 @@ Outputs in the workdir:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -43,6 +46,37 @@ _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", 
 
 class NonFiniteError(RuntimeError):
   """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
+
+
+class CheckpointError(RuntimeError):
+  """The workdir has checkpoints and none of them restores."""
+
+
+class Preempted(RuntimeError):
+  """SIGTERM or SIGINT arrived; a checkpoint of the current step was written before stopping."""
+
+  def __init__(self, signum: int, step: int):
+    super().__init__(f"received {signal.Signals(signum).name} at step {step}: saved a checkpoint; "
+                     f"rerun the same command to resume")
+    self.signum = signum
+
+
+def _warn(msg: str) -> None:
+  print(f"[jaxgan] warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _tree_digest(path: str) -> str:
+  """SHA-256 over the relative paths and contents of every file under ``path`` (sorted)."""
+  h = hashlib.sha256()
+  for root, dirs, files in os.walk(path):
+    dirs.sort()
+    for name in sorted(files):
+      full = os.path.join(root, name)
+      h.update(os.path.relpath(full, path).encode() + b"\0")
+      with open(full, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+          h.update(chunk)
+  return h.hexdigest()
 
 
 def _log(msg: str) -> None:
@@ -72,12 +106,7 @@ class Run:
     return state_lib.init_state(self.config, self.generator, self.critic, self.g_tx, self.d_tx,
                                 self.sample_shape)
 
-  def restore(self, step: int | None = None) -> state_lib.GANState | None:
-    """The state of checkpoint ``step`` (the newest when None) on this process's default device, or
-    None when there is none."""
-    step = self.checkpoints.latest_step() if step is None else step
-    if step is None:
-      return None
+  def _restore_step(self, step: int) -> state_lib.GANState:
     # Restore onto this process's first device whatever the topology that saved it (the state is
     # replicated), so a run can resume on another number of devices or processes.
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
@@ -85,16 +114,66 @@ class Run:
                             jax.eval_shape(self.fresh_state))
     return self.checkpoints.restore(step, args=ocp.args.StandardRestore(abstract))
 
+  @property
+  def _checksum_path(self) -> str:
+    return os.path.join(self.workdir, "checkpoints.sha256.json")
+
+  def _checksums(self) -> dict[str, str]:
+    try:
+      with open(self._checksum_path) as f:
+        return json.load(f)
+    except (OSError, ValueError):
+      return {}
+
+  def _step_dir(self, step: int) -> str:
+    return os.path.join(str(self.checkpoints.directory), str(step))
+
+  def restore(self, step: int | None = None) -> state_lib.GANState | None:
+    """The state of checkpoint ``step`` on this process's first device; by default the newest
+    checkpoint that verifies and restores. A newest checkpoint whose SHA-256 does not match the one
+    recorded at save time, or that fails to restore, is skipped with a warning naming it. None when
+    the workdir has no checkpoint; :class:`CheckpointError` when it has some and none restores (never a
+    silent fresh start over a workdir with checkpoints)."""
+    steps = sorted(self.checkpoints.all_steps(), reverse=True) if step is None else [step]
+    if not steps:
+      return None
+    recorded = self._checksums()
+    problems = []
+    for s in steps:
+      digest = recorded.get(str(s))
+      if digest is not None and _tree_digest(self._step_dir(s)) != digest:
+        problems.append(f"step {s}: files do not match their SHA-256 recorded at save time")
+        _warn(f"checkpoint {self._step_dir(s)} is damaged (SHA-256 mismatch); trying an older one")
+        continue
+      try:
+        return self._restore_step(s)
+      except Exception as e:  # pylint: disable=broad-except  # any failure: try the next one
+        problems.append(f"step {s}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        _warn(f"checkpoint {self._step_dir(s)} failed to restore ({problems[-1]}); trying an "
+              f"older one")
+    raise CheckpointError(f"no checkpoint in {self.checkpoints.directory} restores ("
+                          f"{'; '.join(problems)}); move the folder away to start afresh")
+
   def save(self, state) -> None:
-    """Checkpoints the (device-placed) train state, refusing one with non-finite parameters."""
+    """Checkpoints the (device-placed) train state, refusing one with non-finite parameters, waits
+    for the write, and records the SHA-256 of its files."""
     host = self.parallel.host_state(state)
     finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves((host.g_params,
                                                                            host.d_params)))
     if not finite:
       raise NonFiniteError(f"parameters are not finite at step {int(host.step)}; the checkpoint "
                            f"of step {self.checkpoints.latest_step()} is kept")
-    self.checkpoints.save(int(host.step),
-                          args=ocp.args.StandardSave(self.parallel.checkpoint_state(state)))
+    step = int(host.step)
+    self.checkpoints.save(step, args=ocp.args.StandardSave(self.parallel.checkpoint_state(state)))
+    self.checkpoints.wait_until_finished()
+    if self.parallel.is_main:
+      kept = {str(s) for s in self.checkpoints.all_steps()}
+      sums = {k: v for k, v in self._checksums().items() if k in kept}
+      sums[str(step)] = _tree_digest(self._step_dir(step))
+      tmp = self._checksum_path + ".tmp"
+      with open(tmp, "w") as f:
+        json.dump(sums, f, indent=1, sort_keys=True)
+      os.replace(tmp, self._checksum_path)
 
   def samples(self, state: state_lib.GANState, num: int, seed: int) -> np.ndarray:
     """``num`` generator samples (EMA weights when kept), float32 numpy, in data space."""
@@ -212,6 +291,36 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
   return record
 
 
+class _Writer:
+  """The run's logs (process 0 only): ``metrics.jsonl`` and TensorBoard event files in ``tb/``
+  (written by tensorboardX, no TensorFlow needed): every numeric field as a scalar under its kind
+  ('train/critic_loss', 'eval/high_quality_fraction', ...) and each evaluation's picture as an image."""
+
+  def __init__(self, workdir: str):
+    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+    self.workdir = workdir
+    self.jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")  # pylint: disable=consider-using-with
+    self.tb = SummaryWriter(os.path.join(workdir, "tb"))
+
+  def write(self, record: dict[str, Any]) -> None:
+    self.jsonl.write(json.dumps(_jsonable(record)) + "\n")
+    self.jsonl.flush()
+    kind, step = record.get("kind", "train"), int(record["step"])
+    for key, value in record.items():
+      if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and key != "step":
+        if math.isfinite(float(value)):
+          self.tb.add_scalar(f"{kind}/{key}", float(value), step)
+    if "picture" in record:
+      from PIL import Image  # pylint: disable=import-outside-toplevel
+      with Image.open(os.path.join(self.workdir, record["picture"])) as im:
+        self.tb.add_image("samples", np.asarray(im.convert("RGB")), step, dataformats="HWC")
+    self.tb.flush()
+
+  def close(self) -> None:
+    self.jsonl.close()
+    self.tb.close()
+
+
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
   out = {}
   for k, v in record.items():
@@ -271,21 +380,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
 
   # Only process 0 writes files; every process runs the same steps and checkpoint calls.
-  metrics_file = open(metrics_path, "a") if par.is_main else None  # pylint: disable=consider-using-with
+  writer = _Writer(run.workdir) if par.is_main else None
 
   def write(record):
-    if metrics_file is not None:
-      metrics_file.write(json.dumps(_jsonable(record)) + "\n")
-      metrics_file.flush()
+    if writer is not None:
+      writer.write(record)
+
+  # Preemption: SIGTERM / SIGINT set a flag; the loop saves the current step and stops.
+  stop = []
+  handlers = {}
+  if threading.current_thread() is threading.main_thread():
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      handlers[sig] = signal.signal(sig, lambda signum, frame: stop.append(signum))
 
   try:
     t0, s0 = time.time(), start
     for step in range(start, config.num_steps):
       state, metrics = compiled(state, batch(step))
       done = step + 1
-      if done % config.log_every == 0 or done == config.num_steps:
+      if stop:
+        _check_finite(done, par.metrics(metrics), run)
+        run.save(state)
+        raise Preempted(stop[0], done)
+      checkpoint_now = done % config.checkpoint_every == 0 and done != config.num_steps
+      if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:
         host = par.metrics(metrics)
         _check_finite(done, host, run)
+      if done % config.log_every == 0 or done == config.num_steps:
         now = time.time()
         rate = (done - s0) / max(now - t0, 1e-9)
         eta = (config.num_steps - done) / max(rate, 1e-9)
@@ -301,7 +422,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         record = evaluate(run, par.host_state(state))
         write(record)
         _log(f"[eval] {_summary(record)}")
-      if done % config.checkpoint_every == 0 and done != config.num_steps:
+      if checkpoint_now:
         run.save(state)
     if start < config.num_steps or run.checkpoints.latest_step() is None:
       run.save(state)
@@ -314,8 +435,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
            f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
-    if metrics_file is not None:
-      metrics_file.close()
+    for sig, handler in handlers.items():
+      signal.signal(sig, handler)
+    if writer is not None:
+      writer.close()
   return final
 
 

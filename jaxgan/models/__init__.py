@@ -10,8 +10,11 @@ import flax.linen as nn
 
 from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator
 from jaxgan.models.mlp import MLPCritic, MLPGenerator
+from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
+from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
 
-__all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANCritic", "build"]
+__all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANCritic", "SNGANCNNGenerator",
+           "SNGANCNNCritic", "ResNetGenerator", "ResNetCritic", "build"]
 
 
 def build(config, sample_shape: tuple[int, ...], *,
@@ -27,10 +30,29 @@ def build(config, sample_shape: tuple[int, ...], *,
             MLPCritic(hidden_dim=config.hidden_dim, num_hidden=config.num_hidden,
                       spectral_norm=config.spectral_norm))
   if config.model == "dcgan":
-    size, size2, channels = sample_shape
-    assert size == size2, sample_shape
+    size, _, channels = sample_shape
     return (DCGANGenerator(image_size=size, channels=channels, base_channels=config.base_channels,
                            batch_norm=config.g_batch_norm, bn_axis_name=bn_axis_name),
             DCGANCritic(image_size=size, base_channels=config.base_channels,
                         layer_norm=config.critic_layer_norm, spectral_norm=config.spectral_norm))
-  raise ValueError(f"model must be one of mlp, dcgan; got {config.model!r}")
+  size, _, channels = sample_shape
+  if config.model == "sngan_cnn":
+    # SNGAN table 3 at base width 64 (config.base_channels scales every layer).
+    return (SNGANCNNGenerator(image_size=size, out_channels=channels,
+                              base_channels=config.base_channels, bn_axis_name=bn_axis_name),
+            SNGANCNNCritic(base_channels=config.base_channels, spectral_norm=config.spectral_norm))
+  if config.model == "sngan_resnet":
+    # SNGAN table 4: G width 256, D width 128 (config.base_channels is D's width; G's is twice it),
+    # global sum pooling, no output bias.
+    return (ResNetGenerator(channels=2 * config.base_channels, image_size=size, out_channels=channels,
+                            bn_axis_name=bn_axis_name),
+            ResNetCritic(channels=config.base_channels, spectral_norm=config.spectral_norm,
+                         pooling="sum", output_bias=False))
+  if config.model == "wgan_gp_resnet":
+    # WGAN-GP CIFAR-10 ResNet: width 128 in both, global mean pooling, no normalization in D.
+    return (ResNetGenerator(channels=config.base_channels, image_size=size, out_channels=channels,
+                            bn_axis_name=bn_axis_name),
+            ResNetCritic(channels=config.base_channels, spectral_norm=config.spectral_norm,
+                         pooling="mean", output_bias=True))
+  raise ValueError(f"model must be one of mlp, dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet; got "
+                   f"{config.model!r}")

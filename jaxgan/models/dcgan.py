@@ -40,8 +40,7 @@ class DCGANGenerator(nn.Module):
 
     def norm_act(h, name):
       if self.batch_norm:
-        h = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         axis_name=self.bn_axis_name if train else None, name=name)(h)
+        h = layers.batch_norm(train, self.bn_axis_name, name)(h)
       return nn.relu(h)
 
     width = self.base_channels * 2 ** n

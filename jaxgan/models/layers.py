@@ -31,3 +31,10 @@ def conv(features: int, kernel_size, strides, spectral_norm: bool, name: str,
     layer = spectral.SNConv(features, kernel_size, strides=strides, name=name, **kwargs)
     return lambda x, update_stats: layer(x, update_stats=update_stats)
   return _plain(nn.Conv(features, kernel_size, strides=strides, name=name, **kwargs))
+
+
+def batch_norm(train: bool, axis_name: str | None, name: str) -> nn.BatchNorm:
+  """Generator batch norm (momentum 0.9); with ``axis_name`` (pmap) its batch statistics are those of
+  the global batch, averaged over devices."""
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+                      axis_name=axis_name if train else None, name=name)

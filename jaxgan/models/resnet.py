@@ -122,11 +122,12 @@ class GeneratorResBlock(nn.Module):
   """Pre-activation generator block: BN-ReLU-[up]-conv3x3-BN-ReLU-conv3x3 plus a shortcut."""
   out_channels: int
   upsample: bool = True
+  bn_axis_name: str | None = None  # pmap axis for global batch statistics
 
   @nn.compact
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
     def bn(name):
-      return nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)
+      return layers.batch_norm(train, self.bn_axis_name, name)
 
     h = nn.relu(bn("bn1")(x))
     if self.upsample:
@@ -198,6 +199,7 @@ class ResNetGenerator(nn.Module):
   channels: int = 256
   image_size: int = 32
   out_channels: int = 3
+  bn_axis_name: str | None = None  # pmap axis for global batch statistics
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -206,8 +208,9 @@ class ResNetGenerator(nn.Module):
     h = nn.Dense(4 * 4 * c, kernel_init=GLOROT_INIT, name="project")(z)
     h = h.reshape(z.shape[0], 4, 4, c)
     for i in range(n):
-      h = GeneratorResBlock(c, upsample=True, name=f"block{i + 1}")(h, train=train)
-    h = nn.BatchNorm(use_running_average=not train, momentum=0.9, name="bn_out")(h)
+      h = GeneratorResBlock(c, upsample=True, bn_axis_name=self.bn_axis_name,
+                            name=f"block{i + 1}")(h, train=train)
+    h = layers.batch_norm(train, self.bn_axis_name, "bn_out")(h)
     h = nn.Conv(self.out_channels, (3, 3), kernel_init=GLOROT_INIT, name="to_image")(nn.relu(h))
     return jnp.tanh(h)
 

@@ -90,6 +90,7 @@ class SNGANCNNGenerator(nn.Module):
   out_channels: int = 3
   base_channels: int = 64
   project_bn: bool = True
+  bn_axis_name: str | None = None  # pmap axis for global batch statistics
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -97,7 +98,7 @@ class SNGANCNNGenerator(nn.Module):
     b = self.base_channels
 
     def bn(name):
-      return nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)
+      return layers.batch_norm(train, self.bn_axis_name, name)
 
     h = nn.Dense(m * m * 8 * b, kernel_init=INIT, name="project")(z)
     if self.project_bn:
