@@ -1,7 +1,8 @@
-"""The command line: ``jaxgan train | sample``.
+"""The command line: ``jaxgan train | sample | evaluate``.
 
   jaxgan train [--config FILE|NAME] [--workdir DIR] [--config.FIELD=VALUE ...]
   jaxgan sample --workdir DIR --num N [--seed S] --out FILE.npy
+  jaxgan evaluate --workdir DIR [--step N]
 
 No logic or hyper-parameters live here: flags become a config, then ``train.train_and_evaluate``.
 A user's mistake (a bad field, value or path) prints one line and exits with status 2, no traceback.
@@ -80,6 +81,23 @@ def _sample(args) -> int:
   return 0
 
 
+def _evaluate(args) -> int:
+  import json as json_lib  # pylint: disable=import-outside-toplevel
+  from jaxgan import train  # pylint: disable=import-outside-toplevel
+  config = load_workdir_config(args.workdir)
+  run = train.Run(config, args.workdir)
+  state = run.restore(step=args.step)
+  if state is None:
+    return _fail(f"workdir: no checkpoint in '{run.checkpoints.directory}'")
+  record = train.evaluate(run, state, tag=f"evaluate_{int(state.step):07d}")
+  record["source"] = "jaxgan evaluate"
+  with open(os.path.join(run.workdir, "metrics.jsonl"), "a") as f:
+    f.write(json_lib.dumps(train.jsonable(record)) + "\n")
+  print(f"[eval] {train.summary(record)}")
+  print(json_lib.dumps(train.jsonable(record), indent=1))
+  return 0
+
+
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else list(argv)
   parser = _Parser(prog="jaxgan", description="GANs of the Wasserstein family in JAX.")
@@ -101,12 +119,18 @@ def main(argv=None) -> int:
   p_sample.add_argument("--num", type=int, required=True)
   p_sample.add_argument("--seed", type=int, default=0)
   p_sample.add_argument("--out", required=True)
+  p_eval = sub.add_parser("evaluate", help="the config's metrics for the newest (or a given) "
+                          "checkpoint, appended to metrics.jsonl")
+  p_eval.add_argument("--workdir", required=True)
+  p_eval.add_argument("--step", type=int, default=None, help="checkpoint step (default: newest)")
   args, rest = parser.parse_known_args(argv)
   try:
     if args.command == "train":
       return _train(args, rest)
     if rest:
       return _fail(f"unrecognised arguments: {' '.join(rest)}")
+    if args.command == "evaluate":
+      return _evaluate(args)
     return _sample(args)
   except config_lib.ConfigError as e:
     return _fail(str(e))

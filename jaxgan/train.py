@@ -303,7 +303,7 @@ class _Writer:
     self.tb = SummaryWriter(os.path.join(workdir, "tb"))
 
   def write(self, record: dict[str, Any]) -> None:
-    self.jsonl.write(json.dumps(_jsonable(record)) + "\n")
+    self.jsonl.write(json.dumps(jsonable(record)) + "\n")
     self.jsonl.flush()
     kind, step = record.get("kind", "train"), int(record["step"])
     for key, value in record.items():
@@ -321,7 +321,7 @@ class _Writer:
     self.tb.close()
 
 
-def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+def jsonable(record: dict[str, Any]) -> dict[str, Any]:
   out = {}
   for k, v in record.items():
     if isinstance(v, (np.floating, np.integer)):
@@ -421,7 +421,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
           and par.is_main):
         record = evaluate(run, par.host_state(state))
         write(record)
-        _log(f"[eval] {_summary(record)}")
+        _log(f"[eval] {summary(record)}")
       if checkpoint_now:
         run.save(state)
     if start < config.num_steps or run.checkpoints.latest_step() is None:
@@ -431,7 +431,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     if par.is_main:
       record = evaluate(run, final, tag="final")
       write(record)
-      _log(f"[eval] {_summary(record)}")
+      _log(f"[eval] {summary(record)}")
       _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
            f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
@@ -442,7 +442,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   return final
 
 
-def _summary(record: dict[str, Any]) -> str:
+def summary(record: dict[str, Any]) -> str:
   parts = [f"step {record['step']}"]
   if "modes_captured" in record:
     parts.append(f"modes {record['modes_captured']}/{record['num_modes']}, high quality "

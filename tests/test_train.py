@@ -154,6 +154,10 @@ def test_default_config_end_to_end(tmp_path, capsys):
                    "--out", str(out_file)]) == 0
   samples = np.load(out_file)
   assert samples.shape == (37, 2) and samples.dtype == np.float32
+  # `jaxgan evaluate` appends the config's metrics for the newest checkpoint.
+  assert cli.main(["evaluate", "--workdir", str(tmp_path)]) == 0
+  last = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")][-1]
+  assert last["source"] == "jaxgan evaluate" and last["step"] == 4 and "modes_captured" in last
 
 
 def test_resume_continues_exactly(tmp_path, capsys):
