@@ -83,7 +83,7 @@ class Updates(NamedTuple):
 
 def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
                  d_tx: optax.GradientTransformation, *, axis_name: str | None = None,
-                 num_shards: int = 1) -> Updates:
+                 num_shards: int = 1, stage: int | None = None) -> Updates:
   """One critic update, one generator update, and the keys of a step, for ``config``.
 
   With ``axis_name`` (inside ``jax.pmap``) each device holds 1/``num_shards`` of the global batch:
@@ -91,6 +91,10 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
   takes its own rows (randomness indexed by global example, so the result does not depend on the device
   count), and gradients and metrics are averaged over devices with ``lax.pmean``. Per-device means of
   equal-sized shards averaged over devices equal the global means.
+
+  With ``stage`` (progressive growing), both networks are applied at that stage and every update takes
+  the fade-in ``alpha`` (a traced scalar: changing it never recompiles); the real images arrive at the
+  stage's resolution and are blended like the generator's output during a fade (PGGAN).
   """
   critic_loss_fn, generator_loss_fn = _FAMILIES[config.loss]
   n_critic = config.n_critic
@@ -109,21 +113,32 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
   def mean_over_devices(tree):
     return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
-  def fakes(state, key, batch_size):
+  # gp_weight is lambda; with a target gamma != 1 the penalty is scaled by 1 / gamma^2 (PGGAN's
+  # lambda * E[(|g| - gamma)^2] / gamma^2; identical to WGAN-GP's at gamma = 1).
+  gp_scale = gp_weight / float(config.gp_target) ** 2
+
+  def model_kwargs(alpha):
+    return {} if stage is None else {"stage": stage, "alpha": alpha}
+
+  def fakes(state, key, batch_size, alpha):
     z = own_rows(latents(key, batch_size * num_shards, config.latent_dim))
     # The generator runs in training mode (batch statistics of this batch); the running averages are
     # updated by the generator update only.
-    fake, _ = _apply(generator, state.g_params, state.g_state, z, train=True, mutable=True)
+    fake, _ = _apply(generator, state.g_params, state.g_state, z, train=True, mutable=True,
+                     **model_kwargs(alpha))
     return jax.lax.stop_gradient(fake)
 
-  def critic_update(state: GANState, real: jax.Array, key: jax.Array):
+  def critic_update(state: GANState, real: jax.Array, key: jax.Array, alpha=None):
     z_key, eps_key = jax.random.split(key)
-    fake = fakes(state, z_key, real.shape[0])
+    if stage is not None:
+      from jaxgan.models import progressive  # pylint: disable=import-outside-toplevel
+      real = progressive.real_images_at(real, stage, alpha)
+    fake = fakes(state, z_key, real.shape[0], alpha)
     batch = real.shape[0]
 
     def loss_fn(d_params):
       scores, d_state = _apply(critic, d_params, state.d_state, jnp.concatenate([real, fake]),
-                               update_stats=True, mutable=True)
+                               update_stats=True, mutable=True, **model_kwargs(alpha))
       real_scores, fake_scores = scores[:batch], scores[batch:]
       loss = critic_loss_fn(real_scores, fake_scores)
       total = loss
@@ -133,12 +148,13 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
         eps = own_rows(losses.interpolation_weights(eps_key, batch * num_shards, real.ndim,
                                                     real.dtype))
         x_hat = eps * real + (1.0 - eps) * fake
-      critic_fn = lambda x: _apply(critic, d_params, d_state, x, update_stats=False, mutable=False)[0]
+      critic_fn = lambda x: _apply(critic, d_params, d_state, x, update_stats=False, mutable=False,
+                                   **model_kwargs(alpha))[0]
       if gp_weight > 0:
         norms = losses.input_gradient_norms(critic_fn, x_hat)
         penalty = losses.penalty_from_norms(norms, target=config.gp_target,
                                             one_sided=config.gp_one_sided)
-        total = total + gp_weight * penalty
+        total = total + gp_scale * penalty
       else:
         norms = jax.lax.stop_gradient(losses.input_gradient_norms(critic_fn, x_hat))
         penalty = jnp.zeros((), jnp.float32)
@@ -161,13 +177,14 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
     metrics["critic_total"] = total
     return state.replace(d_params=d_params, d_state=d_state, d_opt_state=d_opt_state), metrics
 
-  def generator_update(state: GANState, key: jax.Array, batch_size: int):
+  def generator_update(state: GANState, key: jax.Array, batch_size: int, alpha=None):
     z = own_rows(latents(key, batch_size * num_shards, config.latent_dim))
 
     def loss_fn(g_params):
-      fake, g_state = _apply(generator, g_params, state.g_state, z, train=True, mutable=True)
+      fake, g_state = _apply(generator, g_params, state.g_state, z, train=True, mutable=True,
+                             **model_kwargs(alpha))
       scores, _ = _apply(critic, state.d_params, state.d_state, fake, update_stats=False,
-                         mutable=False)
+                         mutable=False, **model_kwargs(alpha))
       return generator_loss_fn(scores), g_state
 
     (loss, g_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
@@ -191,7 +208,7 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
 
 def make_train_step(config, generator, critic, g_tx: optax.GradientTransformation,
                     d_tx: optax.GradientTransformation, *, axis_name: str | None = None,
-                    num_shards: int = 1) -> Callable[[GANState, jax.Array], Any]:
+                    num_shards: int = 1, stage: int | None = None) -> Callable[..., Any]:
   """The pure train step ``(state, reals [n_critic, B, ...]) -> (state, metrics)`` for ``config``.
 
   ``axis_name`` and ``num_shards``: see :func:`make_updates` (the ``pmap`` path; ``B`` is then the
@@ -199,22 +216,23 @@ def make_train_step(config, generator, critic, g_tx: optax.GradientTransformatio
   written for the global batch and XLA partitions it.
   """
   critic_update, generator_update, step_keys = make_updates(
-      config, generator, critic, g_tx, d_tx, axis_name=axis_name, num_shards=num_shards)
+      config, generator, critic, g_tx, d_tx, axis_name=axis_name, num_shards=num_shards,
+      stage=stage)
   n_critic = config.n_critic
   loop = resolve_critic_loop(config)
 
-  def train_step(state: GANState, reals: jax.Array):
+  def train_step(state: GANState, reals: jax.Array, alpha=None):
     if reals.shape[0] != n_critic:
       raise ValueError(f"reals must have shape [n_critic={n_critic}, B, ...]; got {reals.shape}")
     critic_keys, g_key = step_keys(state)
     if loop == "scan":
-      state, per_update = jax.lax.scan(lambda s, xs: critic_update(s, *xs), state,
+      state, per_update = jax.lax.scan(lambda s, xs: critic_update(s, *xs, alpha), state,
                                        (reals, critic_keys))
       critic_metrics = jax.tree.map(lambda m: m[-1], per_update)
     else:
       for k in range(n_critic):
-        state, critic_metrics = critic_update(state, reals[k], critic_keys[k])
-    state, g_metrics = generator_update(state, g_key, reals.shape[1])
+        state, critic_metrics = critic_update(state, reals[k], critic_keys[k], alpha)
+    state, g_metrics = generator_update(state, g_key, reals.shape[1], alpha)
     state = state.replace(step=state.step + 1)
     metrics = {**critic_metrics, **g_metrics}
     return state, {k: v.astype(jnp.float32) for k, v in metrics.items()}
@@ -227,13 +245,18 @@ def jit_train_step(train_step):
   return jax.jit(train_step, donate_argnums=(0,))
 
 
-@functools.partial(jax.jit, static_argnames=("generator", "use_ema"))
-def generate(generator, state: GANState, z: jax.Array, use_ema: bool = True) -> jax.Array:
-  """Generator samples in data space (inference mode: batch norm running averages; EMA when kept)."""
+@functools.partial(jax.jit, static_argnames=("generator", "use_ema", "stage"))
+def generate(generator, state: GANState, z: jax.Array, use_ema: bool = True,
+             stage: int | None = None, alpha=None) -> jax.Array:
+  """Generator samples in data space (inference mode: batch norm running averages; EMA when kept).
+  ``stage`` and ``alpha``: the progressive generator's stage and fade-in."""
   params = state.g_ema if (use_ema and state.g_ema) else state.g_params
-  return generator.apply({"params": params, **state.g_state}, z, train=False)
+  kwargs = {} if stage is None else {"stage": stage, "alpha": alpha}
+  return generator.apply({"params": params, **state.g_state}, z, train=False, **kwargs)
 
 
-def critic_scores(critic, state: GANState, x: jax.Array) -> jax.Array:
+def critic_scores(critic, state: GANState, x: jax.Array, stage: int | None = None,
+                  alpha=None) -> jax.Array:
   """Critic scores [B] without updating any statistic."""
-  return critic.apply({"params": state.d_params, **state.d_state}, x, update_stats=False)
+  kwargs = {} if stage is None else {"stage": stage, "alpha": alpha}
+  return critic.apply({"params": state.d_params, **state.d_state}, x, update_stats=False, **kwargs)
