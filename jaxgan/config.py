@@ -21,7 +21,7 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = "default"
 
 LOSSES = ("gan", "nsgan", "wgan", "wgan_gp", "hinge")
-MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet")
+MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet", "pggan")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
@@ -39,7 +39,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.name = "default"             # run name: the default workdir is runs/<name>
   c.seed = 0                     # root PRNG seed (parameters, latents, data order)
   # --- data
-  c.dataset = "ring8"            # one of jaxgan.data.DATASETS
+  c.dataset = "ring8"            # one of jaxgan.data.ALL_DATASETS
+  c.data_dir = ""                # file datasets: TFDS data_dir (default ~/tensorflow_datasets) or
+                                 # the image_folder root
+  c.image_size = 0               # image_folder: side of the (square) images; 0 elsewhere
   # --- models
   c.model = "mlp"                # 'mlp' (2-D data); images: dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet
   c.latent_dim = 2               # generator input size (the WGAN-GP toy script uses 2)
@@ -49,6 +52,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.g_batch_norm = True          # dcgan: batch norm in the generator (never in the critic)
   c.critic_layer_norm = False    # dcgan: layer norm in the critic (WGAN-GP's substitute for BN)
   c.spectral_norm = False        # spectral normalization of every critic layer (SNGAN)
+  c.fmap_base = 8192             # pggan: features at stage s = min(fmap_base / 2^(s+1), fmap_max)
+  c.fmap_max = 512               # pggan: the widest layer
+  c.images_per_fade = 0          # pggan: real images shown while a new resolution fades in
+  c.images_per_stable = 0        # pggan: real images shown at each resolution after its fade
+  c.batch_by_resolution = ""     # pggan: 'RES:BATCH,...' (e.g. '4:64,8:64'); empty: batch_size
   # --- objective
   c.loss = "wgan_gp"             # one of gan, nsgan, wgan, wgan_gp, hinge
   c.gp_weight = 10.0             # lambda of the gradient penalty (WGAN-GP: 10; 0 disables it)
@@ -181,7 +189,7 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
                 "parallel"):
     if not isinstance(config[field], str) or not config[field]:
       raise ConfigError(f"{field} must be a non-empty string; got {config[field]!r}")
-  _choice(config, "dataset", tuple(data.DATASETS))
+  _choice(config, "dataset", tuple(data.ALL_DATASETS))
   _choice(config, "loss", LOSSES)
   _choice(config, "model", MODELS)
   _choice(config, "optimizer", OPTIMIZERS)
@@ -210,7 +218,30 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     raise ConfigError("gp_weight must be > 0 for loss 'wgan_gp' (the WGAN-GP recipe: 10)")
   if config.loss == "wgan" and config.clip_value <= 0:
     raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01)")
-  image = config.dataset in IMAGE_DATASETS
+  image = data.DATASET_SHAPES[config.dataset] != (2,)
+  if not isinstance(config.data_dir, str):
+    raise ConfigError(f"data_dir must be a path (string); got {config.data_dir!r}")
+  _number(config, "image_size", kind=int, minimum=0)
+  if config.dataset == "image_folder":
+    if not config.data_dir:
+      raise ConfigError("data_dir: dataset 'image_folder' needs --config.data_dir=FOLDER of PNG/JPEG")
+    if config.image_size < 4:
+      raise ConfigError(f"image_size must be >= 4 for dataset 'image_folder' (the side of its "
+                        f"square images); got {config.image_size}")
+  for field in ("images_per_fade", "images_per_stable", "fmap_base", "fmap_max"):
+    _number(config, field, kind=int, minimum=0)
+  if not isinstance(config.batch_by_resolution, str):
+    raise ConfigError(f"batch_by_resolution must be a string like '4:64,8:64'; got "
+                      f"{config.batch_by_resolution!r}")
+  if config.model == "pggan":
+    if config.images_per_fade < 1 or config.images_per_stable < 1:
+      raise ConfigError(f"images_per_fade and images_per_stable must be >= 1 for model 'pggan' (a "
+                        f"schedule needs images in every phase); got {config.images_per_fade} and "
+                        f"{config.images_per_stable}")
+    if config.fmap_base < 1 or config.fmap_max < 1:
+      raise ConfigError("fmap_base and fmap_max must be >= 1 for model 'pggan'")
+    if config.spectral_norm:
+      raise ConfigError("spectral_norm: not available for model 'pggan' (equalized learning rate)")
   if image and config.model == "mlp":
     raise ConfigError(f"model must be an image model ({', '.join(MODELS[1:])}) for image dataset "
                       f"'{config.dataset}'; got 'mlp'")

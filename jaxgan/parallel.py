@@ -164,12 +164,17 @@ class DataParallel:
     return {k: float(np.asarray(v)[0]) for k, v in metrics.items()}
 
   # --- the step
-  def compile_step(self, make_step: Callable[..., Callable], state, batch) -> Callable:
-    """Compiles ``make_step(axis_name=..., num_shards=...)`` once for these placements."""
+  def compile_step(self, make_step: Callable[..., Callable], state, batch, *scalars) -> Callable:
+    """Compiles ``make_step(axis_name=..., num_shards=...)`` once for these placements; ``scalars``
+    (e.g. PGGAN's alpha) are replicated float32 inputs, so new values never recompile."""
+    scalars = tuple(jnp.asarray(x, jnp.float32) for x in scalars)
     if self.mode == "jit":
-      fn = jax.jit(make_step(), in_shardings=(self.replicated, self.data_sharding),
+      fn = jax.jit(make_step(),
+                   in_shardings=(self.replicated, self.data_sharding) + (self.replicated,) * len(
+                       scalars),
                    out_shardings=(self.replicated, self.replicated), donate_argnums=(0,))
-      return fn.lower(state, batch).compile()
+      return fn.lower(state, batch, *scalars).compile()
     fn = jax.pmap(make_step(axis_name=AXIS, num_shards=self.num_devices), axis_name=AXIS,
-                  devices=self.devices, donate_argnums=(0,))
-    return fn.lower(state, batch).compile()
+                  in_axes=(0, 0) + (None,) * len(scalars), devices=self.devices,
+                  donate_argnums=(0,))
+    return fn.lower(state, batch, *scalars).compile()

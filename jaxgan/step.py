@@ -24,7 +24,8 @@ RNG discipline: the step's key is ``fold_in(state.key, state.step)``; critic upd
 ``fold_in(key, n_critic)``. No key is used for two draws.
 
 The real and fake batches go through the critic as ONE concatenated batch (one forward and one backward
-pass instead of two; the critic has no cross-sample operations, so this is exact).
+pass instead of two; exact for critics without cross-sample operations). PGGAN's critic, whose
+minibatch standard-deviation layer couples the samples of a batch, gets two separate passes.
 """
 
 from __future__ import annotations
@@ -117,6 +118,10 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
   # lambda * E[(|g| - gamma)^2] / gamma^2; identical to WGAN-GP's at gamma = 1).
   gp_scale = gp_weight / float(config.gp_target) ** 2
 
+  # Reals and fakes go through the critic as one batch unless the critic couples the samples of a
+  # batch (PGGAN's minibatch standard deviation), where the two must stay apart.
+  separate_passes = bool(getattr(critic, "mbstd_group_size", 0) > 1)
+
   def model_kwargs(alpha):
     return {} if stage is None else {"stage": stage, "alpha": alpha}
 
@@ -137,9 +142,15 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
     batch = real.shape[0]
 
     def loss_fn(d_params):
-      scores, d_state = _apply(critic, d_params, state.d_state, jnp.concatenate([real, fake]),
-                               update_stats=True, mutable=True, **model_kwargs(alpha))
-      real_scores, fake_scores = scores[:batch], scores[batch:]
+      if separate_passes:  # the critic mixes samples (minibatch stddev): never mix reals and fakes
+        real_scores, d_state = _apply(critic, d_params, state.d_state, real, update_stats=True,
+                                      mutable=True, **model_kwargs(alpha))
+        fake_scores, d_state = _apply(critic, d_params, d_state, fake, update_stats=True,
+                                      mutable=True, **model_kwargs(alpha))
+      else:
+        scores, d_state = _apply(critic, d_params, state.d_state, jnp.concatenate([real, fake]),
+                                 update_stats=True, mutable=True, **model_kwargs(alpha))
+        real_scores, fake_scores = scores[:batch], scores[batch:]
       loss = critic_loss_fn(real_scores, fake_scores)
       total = loss
       if axis_name is None:

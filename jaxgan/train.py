@@ -15,6 +15,7 @@ Outputs in the workdir:
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import math
@@ -33,6 +34,7 @@ import orbax.checkpoint as ocp
 
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
+from jaxgan import growing
 from jaxgan import models
 from jaxgan import parallel as parallel_lib
 from jaxgan import plots
@@ -84,6 +86,18 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
+def make_dataset(config) -> data_lib.Dataset:
+  """The config's dataset; file datasets read ``data_dir`` (TFDS's default folder when empty)."""
+  if config.dataset not in data_lib.FILE_DATASETS:
+    return data_lib.make_dataset(config.dataset, config.seed)
+  data_dir = os.path.expanduser(config.data_dir or "~/tensorflow_datasets")
+  try:
+    return data_lib.make_dataset(config.dataset, config.seed, data_dir=data_dir,
+                                 image_size=config.image_size or None)
+  except (FileNotFoundError, ValueError) as e:
+    raise config_lib.ConfigError(f"data_dir: {str(e).splitlines()[0]}") from None
+
+
 class Run:
   """The pieces of a run a config determines: data, networks, optimizers, step, checkpoints."""
 
@@ -91,13 +105,21 @@ class Run:
     config_lib.validate(config)
     self.config = config
     self.workdir = os.path.abspath(workdir)
-    self.dataset = data_lib.make_dataset(config.dataset, config.seed)
+    self.dataset = make_dataset(config)
     self.sample_shape = tuple(self.dataset.sample_shape)
     self.parallel = parallel_lib.DataParallel(config)
     self.generator, self.critic = models.build(
         config, self.sample_shape,
         bn_axis_name=parallel_lib.AXIS if config.parallel == "pmap" else None)
     self.g_tx, self.d_tx = state_lib.make_optimizers(config)
+    self.schedule = (growing.Schedule(config, self.sample_shape[0]) if config.model == "pggan"
+                     else None)
+    if self.schedule is not None:
+      for res, b in self.schedule.batch.items():
+        if b % self.parallel.num_devices:
+          raise config_lib.ConfigError(
+              f"batch_by_resolution: batch {b} at {res}x{res} does not split evenly over "
+              f"{self.parallel.num_devices} devices")
     self.checkpoints = ocp.CheckpointManager(
         os.path.join(self.workdir, "checkpoints"),
         options=ocp.CheckpointManagerOptions(max_to_keep=config.max_to_keep, create=True))
@@ -175,13 +197,31 @@ class Run:
         json.dump(sums, f, indent=1, sort_keys=True)
       os.replace(tmp, self._checksum_path)
 
+  def stage_of(self, state) -> tuple[int | None, float | None]:
+    """(stage, alpha) of the last step ``state`` completed (None, None without progressive growing)."""
+    if self.schedule is None:
+      return None, None
+    stage, alpha, _ = self.schedule.at(max(int(state.step) - 1, 0))
+    return stage, alpha
+
   def samples(self, state: state_lib.GANState, num: int, seed: int) -> np.ndarray:
-    """``num`` generator samples (EMA weights when kept), float32 numpy, in data space."""
+    """``num`` generator samples (EMA weights when kept), float32 numpy, in data space (for a
+    progressive run: at the state's current stage and fade-in)."""
     z = step_lib.latents(jax.random.PRNGKey(seed), num, self.config.latent_dim)
+    stage, alpha = self.stage_of(state)
     out = []
     for i in range(0, num, 1024):
-      out.append(np.asarray(step_lib.generate(self.generator, state, z[i:i + 1024])))
+      out.append(np.asarray(step_lib.generate(self.generator, state, z[i:i + 1024], stage=stage,
+                                              alpha=alpha)))
     return np.concatenate(out).astype(np.float32)
+
+  def real_batch(self, step: int) -> np.ndarray:
+    """The real images of ``step`` (global batch), at the stage's resolution for progressive runs."""
+    c = self.config
+    if self.schedule is None:
+      return self.dataset.batch(step, c.n_critic, c.batch_size)
+    stage, _, b = self.schedule.at(step)
+    return downscale(self.dataset.batch(step, c.n_critic, b), self.schedule.resolutions[stage])
 
 
 def _check_config_matches(workdir: str, config: ml_collections.ConfigDict) -> None:
@@ -248,6 +288,16 @@ def spectral_audit(run: Run, state: state_lib.GANState) -> dict[str, dict[str, f
                                  _conv_specs(run.critic, state, run.sample_shape))
 
 
+def downscale(images: np.ndarray, resolution: int) -> np.ndarray:
+  """Box-filter [..., S, S, C] images down to ``resolution`` (PGGAN's average pooling)."""
+  size = images.shape[-2]
+  if size == resolution:
+    return images
+  f = size // resolution
+  shape = images.shape[:-3] + (resolution, f, resolution, f, images.shape[-1])
+  return images.reshape(shape).mean(axis=(-4, -2)).astype(images.dtype)
+
+
 def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dict[str, Any]:
   """The config's metrics for ``state`` and a picture in ``samples/``; returns the record."""
   from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
@@ -277,7 +327,19 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
                           centers=None if modes is None else modes.centers,
                           title=f"{config.name} step {step}")
   else:
-    if config.dataset == "digits":
+    stage, alpha = run.stage_of(state)
+    if stage is not None:
+      record.update({"stage": stage, "alpha": alpha,
+                     "resolution": run.schedule.resolutions[stage]})
+    if fake.shape[1] >= 7:
+      from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
+      n = min(config.eval_samples, 512)
+      real = downscale(run.dataset.sample(n, config.seed), fake.shape[1])
+      result = swd.sliced_wasserstein_distance(real, fake[:n], seed=config.seed)
+      record["swd_x1e3"] = [float(v) for v in result["per_level"]]
+      record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
+      record["swd_mean_x1e3"] = float(result["mean"])
+    if config.dataset == "digits" and fake.shape[1:] == run.sample_shape:
       m = digit_metrics.digit_metrics(fake)
       record.update({"digits_covered": m["digits_covered"],
                      "class_histogram": [int(c) for c in m["class_histogram"]],
@@ -332,6 +394,45 @@ def jsonable(record: dict[str, Any]) -> dict[str, Any]:
   return out
 
 
+class _CompiledSteps:
+  """The compiled train step (one per progressive stage), compiled ahead of time. While a stage
+  trains, the next stage's step compiles in a background thread, so a stage change does not stall."""
+
+  def __init__(self, run: Run, state, batch_fn):
+    self.run, self.batch_fn = run, batch_fn
+    self.abstract_state = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+    self.compiled: dict[int | None, Any] = {}
+    self.pending: dict[int, concurrent.futures.Future] = {}
+    self.pool = concurrent.futures.ThreadPoolExecutor(1) if run.schedule is not None else None
+
+  def scalars(self, step: int) -> tuple:
+    if self.run.schedule is None:
+      return ()
+    return (np.float32(self.run.schedule.at(step)[1]),)
+
+  def _compile(self, stage: int | None, step: int):
+    run = self.run
+    batch = self.batch_fn(step)
+    abstract_batch = jax.ShapeDtypeStruct(batch.shape, batch.dtype, sharding=batch.sharding)
+    return run.parallel.compile_step(
+        lambda **kw: step_lib.make_train_step(run.config, run.generator, run.critic, run.g_tx,
+                                              run.d_tx, stage=stage, **kw),
+        self.abstract_state, abstract_batch, *self.scalars(step))
+
+  def get(self, step: int):
+    schedule = self.run.schedule
+    stage = None if schedule is None else schedule.phase(step).stage
+    if stage not in self.compiled:
+      future = self.pending.pop(stage, None)
+      self.compiled[stage] = future.result() if future else self._compile(stage, step)
+      if schedule is not None and stage + 1 < schedule.num_stages:
+        nxt = next(p.start for p in schedule.phases if p.stage == stage + 1)
+        if nxt < self.run.config.num_steps and stage + 1 not in self.compiled:
+          self.pending[stage + 1] = self.pool.submit(self._compile, stage + 1, nxt)
+    return self.compiled[stage]
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
   """Trains ``config`` in ``workdir`` (resuming from its newest checkpoint) and evaluates it.
 
@@ -368,16 +469,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     _log(f"[jaxgan] already at step {start} >= num_steps {config.num_steps}; evaluating only")
 
   def batch(step):
-    return par.put_batch(run.dataset.batch(step, config.n_critic, config.batch_size))
+    return par.put_batch(run.real_batch(step))
 
   state = par.put_state(host_state)
   del host_state
+  steps = _CompiledSteps(run, state, batch)
   if start < config.num_steps:
     t_compile = time.time()
-    compiled = par.compile_step(
-        lambda **kw: step_lib.make_train_step(config, run.generator, run.critic, run.g_tx,
-                                              run.d_tx, **kw), state, batch(start))
+    steps.get(start)
     _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
+    if run.schedule is not None:
+      _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
 
   # Only process 0 writes files; every process runs the same steps and checkpoint calls.
   writer = _Writer(run.workdir) if par.is_main else None
@@ -396,7 +498,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   try:
     t0, s0 = time.time(), start
     for step in range(start, config.num_steps):
-      state, metrics = compiled(state, batch(step))
+      if run.schedule is not None and run.schedule.resets_optimizer(step):
+        phase = run.schedule.phase(step)
+        res = run.schedule.resolutions[phase.stage]
+        _log(f"[jaxgan] step {step}: {res}x{res} {'fade-in' if phase.fade else 'stable phase'} "
+             f"begins; both Adam states reset (as the official PGGAN code does at each level change)")
+        host = par.host_state(state)
+        state = par.put_state(host.replace(g_opt_state=run.g_tx.init(host.g_params),
+                                           d_opt_state=run.d_tx.init(host.d_params)))
+      state, metrics = steps.get(step)(state, batch(step), *steps.scalars(step))
       done = step + 1
       if stop:
         _check_finite(done, par.metrics(metrics), run)

@@ -10,6 +10,10 @@ global example ``g = (step * n_critic + k) * batch_size + i``. Datasets backed b
 datasets sampled afresh (the other mixtures and the Swiss roll) draw a whole step from a generator
 seeded with ``(seed, step)``.
 
+Per-process reading: ``batch(..., process_index=p, process_count=P)`` returns the columns
+``[p * B / P, (p + 1) * B / P)`` of every critic batch of the global batch of size ``B``, the same
+values the single-process call holds there (see ``Dataset.batch`` and ``global_rows``).
+
 Random streams (numpy ``SeedSequence`` entropy): training draws of step ``t`` use ``[seed, t]``;
 evaluation reference sets ``sample(n, seed)`` use ``[seed, EVAL_STREAM]`` with
 ``EVAL_STREAM = 2**31 - 1``, disjoint from every training step below ``2**31 - 1``. Note that numpy
@@ -47,6 +51,7 @@ __all__ = [
     "EVAL_STREAM",
     "Modes",
     "Dataset",
+    "global_rows",
     "GaussianMixture",
     "TwentyFiveGaussians",
     "SwissRoll",
@@ -82,11 +87,24 @@ def _check_int(value: int, name: str, minimum: int) -> int:
   return int(value)
 
 
+def global_rows(step: int, n_critic: int, batch_size: int, process_index: int = 0,
+                process_count: int = 1) -> np.ndarray:
+  """Global example indices of one process's share of a step, int64 ``[n_critic, b]``.
+
+  ``b = batch_size // process_count``; entry ``[k, j]`` is
+  ``(step * n_critic + k) * batch_size + process_index * b + j`` (arguments are not checked here).
+  """
+  local = batch_size // process_count
+  starts = (step * n_critic + np.arange(n_critic, dtype=np.int64)) * batch_size
+  return starts[:, None] + process_index * local + np.arange(local, dtype=np.int64)[None, :]
+
+
 class Dataset(abc.ABC):
   """A stateless, seeded source of training batches and evaluation samples.
 
   Subclasses implement ``_draw_step`` (the examples of one training step) and ``_draw_sample`` (an
-  evaluation set); this base class validates arguments, reshapes and casts.
+  evaluation set), and may override ``_draw_rows`` (some examples of a step, for per-process
+  reading); this base class validates arguments, reshapes and casts.
 
   Attributes:
     name: the dataset's name, one of ``jaxgan.data.DATASETS``.
@@ -102,26 +120,47 @@ class Dataset(abc.ABC):
   def __init__(self, seed: int) -> None:
     self.seed = _check_int(seed, "seed", 0)
 
-  def batch(self, step: int, n_critic: int, batch_size: int) -> np.ndarray:
+  def batch(self, step: int, n_critic: int, batch_size: int, process_index: int = 0,
+            process_count: int = 1) -> np.ndarray:
     """The real examples of training step ``step``: one batch for each critic update.
 
     A deterministic function of ``(seed, step, n_critic, batch_size)``; calls may come in any order.
+    With ``process_count > 1`` a process reads only its own contiguous share of every global batch:
+    process ``p`` of ``P`` gets the columns ``[p * b, (p + 1) * b)`` with ``b = batch_size / P``
+    (the same values as ``batch(step, n_critic, batch_size)[:, p * b:(p + 1) * b]``), so the shares
+    of the ``P`` processes are disjoint and together make up the global batch.
 
     Args:
       step: the (generator) training step, ``>= 0``.
       n_critic: critic updates per step (the batches per step), ``>= 1``.
-      batch_size: examples per batch, ``>= 1``.
+      batch_size: examples per global batch, ``>= 1``, a multiple of ``process_count``.
+      process_index: this process's index ``p``, ``0 <= p < process_count``.
+      process_count: the number of processes ``P`` sharing each global batch, ``>= 1``.
 
     Returns:
-      float32 array of shape ``[n_critic, batch_size, *sample_shape]``; the example ``[k, i]`` is
-      the global example ``(step * n_critic + k) * batch_size + i``.
+      float32 array of shape ``[n_critic, batch_size // process_count, *sample_shape]``; the example
+      ``[k, j]`` is the global example ``(step * n_critic + k) * batch_size + p * b + j``.
     """
     step = _check_int(step, "step", 0)
     n_critic = _check_int(n_critic, "n_critic", 1)
     batch_size = _check_int(batch_size, "batch_size", 1)
+    process_count = _check_int(process_count, "process_count", 1)
+    process_index = _check_int(process_index, "process_index", 0)
+    if process_index >= process_count:
+      raise ValueError(f"process_index must be < process_count = {process_count}, got "
+                       f"{process_index}.")
+    if batch_size % process_count:
+      raise ValueError(f"batch_size {batch_size} must be a multiple of process_count "
+                       f"{process_count}.")
     count = n_critic * batch_size
-    x = self._draw_step(step, step * count, count)
-    return np.asarray(x, dtype=np.float32).reshape((n_critic, batch_size) + self.sample_shape)
+    first = step * count
+    if process_count == 1:
+      x = self._draw_step(step, first, count)
+      return np.asarray(x, dtype=np.float32).reshape((n_critic, batch_size) + self.sample_shape)
+    local = batch_size // process_count
+    rows = global_rows(step, n_critic, batch_size, process_index, process_count)
+    x = self._draw_rows(step, first, count, rows.ravel())
+    return np.asarray(x, dtype=np.float32).reshape((n_critic, local) + self.sample_shape)
 
   def sample(self, n: int, seed: int) -> np.ndarray:
     """``n`` examples for evaluation, from a stream independent of every training batch.
@@ -145,6 +184,14 @@ class Dataset(abc.ABC):
   @abc.abstractmethod
   def _draw_sample(self, n: int, seed: int) -> np.ndarray:
     """Returns ``n`` evaluation examples drawn from the stream ``[seed, EVAL_STREAM]``."""
+
+  def _draw_rows(self, step: int, first: int, count: int, rows: np.ndarray) -> np.ndarray:
+    """The global examples ``rows`` (int64, within ``first .. first + count - 1``) of ``step``.
+
+    This default draws the whole step and keeps ``rows``, which is right for datasets that draw a
+    step at once; datasets with random access override it to read only ``rows``.
+    """
+    return np.asarray(self._draw_step(step, first, count))[rows - first]
 
   def __repr__(self) -> str:
     return f"{type(self).__name__}(name={self.name!r}, seed={self.seed})"

@@ -10,11 +10,13 @@ import flax.linen as nn
 
 from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator
 from jaxgan.models.mlp import MLPCritic, MLPGenerator
+from jaxgan.models.progressive import ProgressiveCritic, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
 from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
 
 __all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANCritic", "SNGANCNNGenerator",
-           "SNGANCNNCritic", "ResNetGenerator", "ResNetCritic", "build"]
+           "SNGANCNNCritic", "ResNetGenerator", "ResNetCritic", "ProgressiveGenerator",
+           "ProgressiveCritic", "build"]
 
 
 def build(config, sample_shape: tuple[int, ...], *,
@@ -54,5 +56,11 @@ def build(config, sample_shape: tuple[int, ...], *,
                             bn_axis_name=bn_axis_name),
             ResNetCritic(channels=config.base_channels, spectral_norm=config.spectral_norm,
                          pooling="mean", output_bias=True))
-  raise ValueError(f"model must be one of mlp, dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet; got "
-                   f"{config.model!r}")
+  if config.model == "pggan":
+    # PGGAN (Karras et al. 2018): every resolution's layers exist from the start; the step passes
+    # the stage (static) and the fade-in alpha (traced).
+    kwargs = dict(image_size=size, channels=channels, fmap_base=config.fmap_base,
+                  fmap_max=config.fmap_max)
+    return ProgressiveGenerator(**kwargs), ProgressiveCritic(**kwargs, mbstd_group_size=4)
+  raise ValueError(f"model must be one of mlp, dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet, "
+                   f"pggan; got {config.model!r}")
