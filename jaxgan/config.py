@@ -85,6 +85,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = 500       # steps between checkpoints (and always at the end)
   c.max_to_keep = 3              # checkpoints kept
   c.eval_samples = 2500          # samples per evaluation (PacGAN protocol: 2,500)
+  c.inception_weights = ""       # FID/KID/IS: path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth
+                                 # (or its .npz conversion); empty: no Inception metrics
   return c
 
 
@@ -219,6 +221,11 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   if config.loss == "wgan" and config.clip_value <= 0:
     raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01)")
   image = data.DATASET_SHAPES[config.dataset] != (2,)
+  if not isinstance(config.inception_weights, str):
+    raise ConfigError(f"inception_weights must be a path (string); got {config.inception_weights!r}")
+  if config.inception_weights and not os.path.isfile(os.path.expanduser(config.inception_weights)):
+    raise ConfigError(f"inception_weights: no file '{config.inception_weights}' (pytorch-fid's "
+                      f"pt_inception-2015-12-05-6726825d.pth; it cannot be downloaded here)")
   if not isinstance(config.data_dir, str):
     raise ConfigError(f"data_dir must be a path (string); got {config.data_dir!r}")
   _number(config, "image_size", kind=int, minimum=0)

@@ -43,6 +43,7 @@ from jaxgan import step as step_lib
 
 # Fields that do not change what is computed: a resumed run may change them.
 _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
+                  "inception_weights", "data_dir",
                   "num_steps", "critic_loop", "name", "parallel", "num_devices")
 
 
@@ -339,7 +340,16 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
       record["swd_x1e3"] = [float(v) for v in result["per_level"]]
       record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
       record["swd_mean_x1e3"] = float(result["mean"])
+    from jaxgan.metrics import evaluation  # pylint: disable=import-outside-toplevel
+    generator = "ema" if state.g_ema else "raw"
+    if config.inception_weights and fake.shape[-1] in (1, 3):
+      record.update(evaluation.inception_metrics(
+          run.workdir, config.dataset, config.inception_weights,
+          lambda n: downscale(run.dataset.sample(n, config.seed), fake.shape[1]), fake, generator,
+          num_real=config.eval_samples))
     if config.dataset == "digits" and fake.shape[1:] == run.sample_shape:
+      record.update(evaluation.digits_metrics(run.dataset.sample(config.eval_samples, config.seed),
+                                              fake, generator))
       m = digit_metrics.digit_metrics(fake)
       record.update({"digits_covered": m["digits_covered"],
                      "class_histogram": [int(c) for c in m["class_histogram"]],

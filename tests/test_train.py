@@ -257,6 +257,30 @@ def test_sn_configs_train_and_audit(name, overrides, tmp_path):
     assert entry["normalized_sigma_svd"] < 1.5, (layer, entry)
   if name == "digits_sngan":
     assert any("operator_norm" in e for e in audit.values())
+    assert np.isfinite(record["digits_fd"])
+    assert record["digits_fd_protocol"]["feature_extractor"] == "digits_mlp_hidden128"
+
+
+@pytest.mark.slow
+def test_inception_metrics_in_evaluation(tmp_path, monkeypatch):
+  """FID/KID/IS through the evaluation with random Inception weights (the real file cannot be
+  downloaded here): values finite, protocols written, reference statistics cached and refused when
+  the protocol changes."""
+  from jaxgan.metrics import inception  # pylint: disable=import-outside-toplevel
+  weights = tmp_path / "w.pth"
+  weights.write_bytes(b"stand-in")
+  monkeypatch.setattr(inception, "load_inception_params", lambda path: inception.init_inception_params(0))
+  config = tiny_config("digits_wgan_gp", base_channels=4, batch_size=8, n_critic=1, latent_dim=8,
+                       eval_samples=4, num_steps=1, checkpoint_every=100)
+  config.inception_weights = str(weights)
+  state = train_lib.train_and_evaluate(config, str(tmp_path / "run"))
+  record = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl")][-1]
+  for key in ("fid", "kid", "inception_score"):
+    assert np.isfinite(record[key]) and record[key + "_protocol"]["num_fake"] == 4
+  assert os.path.exists(tmp_path / "run" / "reference_digits_4.npz")
+  weights.write_bytes(b"another file")  # another hash: the cached reference must be refused
+  with pytest.raises(ValueError, match="different protocol"):
+    train_lib.evaluate(train_lib.Run(config, str(tmp_path / "run")), state)
 
 
 @pytest.mark.slow

@@ -1,27 +1,24 @@
 """The default run of ``jaxgan train``: WGAN-GP on ring8 (8 Gaussians on the unit circle, std 0.01).
 
-The WGAN-GP authors' toy recipe (3x512 ReLU MLPs, 2-D latent, Adam(1e-4, 0.5, 0.9), n_critic 5,
-batch 256) with lambda = 10, shortened to finish in about a minute on 2 CPU cores including compilation.
+The recipe of configs/ring8_wgan_gp.py (3x128 ReLU MLPs, 2-D latent, lambda 0.1, n_critic 1,
+Adam(1e-3, 0.5, 0.9) decayed linearly to 0, generator EMA 0.999, batch 256), shortened from 25,000 to
+8,000 steps so that it finishes in about a minute on 2 CPU cores including compilation.
 
 Command:   jaxgan train              (outputs in runs/default)
-Runtime:   ~60-90 s on 2 CPU cores; a few seconds on a GPU.
-Expected:  all 8 modes covered; pictures of the samples over the critic's value contour in
-           runs/default/samples/. The full-length run is configs/ring8_wgan_gp.py.
+Runtime:   about a minute on 2 idle CPU cores; seconds on a GPU.
+Expected:  8/8 modes; samples over the critic's value contour in runs/default/samples/ (final.png) and
+           the PacGAN mode metrics in runs/default/metrics.jsonl. The full-length run is
+           configs/ring8_wgan_gp.py (97.9% high-quality samples over 3 seeds).
 """
 
-from jaxgan.config import base_config
+from jaxgan.configs import ring8_wgan_gp
 
 
 def get_config():
-  c = base_config()
+  c = ring8_wgan_gp.get_config()
   c.name = "default"
-  c.dataset = "ring8"
-  c.loss = "wgan_gp"
-  c.gp_weight = 10.0
-  c.num_steps = 300
-  c.g_lr = 1e-4
-  c.d_lr = 1e-4
-  c.log_every = 50
-  c.eval_every = 100
-  c.checkpoint_every = 100
+  c.num_steps = 8000
+  c.log_every = 500
+  c.eval_every = 2000
+  c.checkpoint_every = 2000
   return c
