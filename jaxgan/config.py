@@ -218,8 +218,9 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     raise ConfigError("ema_decay must be < 1 (0 disables the EMA); got 1.0")
   if config.loss == "wgan_gp" and config.gp_weight <= 0:
     raise ConfigError("gp_weight must be > 0 for loss 'wgan_gp' (the WGAN-GP recipe: 10)")
-  if config.loss == "wgan" and config.clip_value <= 0:
-    raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01)")
+  if config.loss == "wgan" and config.clip_value <= 0 and not config.spectral_norm:
+    raise ConfigError("clip_value must be > 0 for loss 'wgan' (the WGAN recipe: 0.01), unless the "
+                      "critic is spectrally normalised (spectral_norm true)")
   image = data.DATASET_SHAPES[config.dataset] != (2,)
   if not isinstance(config.inception_weights, str):
     raise ConfigError(f"inception_weights must be a path (string); got {config.inception_weights!r}")

@@ -2,13 +2,19 @@
 
 Paper setting: SNGAN (Miyato et al. 2018): each critic layer's weight divided by its largest singular
 value, estimated by one power iteration per update with u kept between updates (Algorithm 1); the hinge
-loss (their eq. 16); no gradient penalty. Networks, data, optimizer and evaluation as
-configs/ring8_wgan_gp.py so the two constraints can be compared on the same critic.
+loss (their eq. 16); no gradient penalty; Adam(2e-4, beta1 0, beta2 0.9), n_dis 5 (their ResNet
+setting). Networks, data and evaluation as configs/ring8_wgan_gp.py (3x128 ReLU MLPs, 2-D latent), so
+the two constraints are compared on the same critic, with its linear decay and generator EMA.
+
+What we saw: with the WGAN-GP toy recipe's optimizer (lr 1e-3, n_critic 1) the SN critic stays flat
+(outputs within +-0.01, input-gradient norm ~0.001: a ReLU MLP whose every layer has sigma = 1 loses
+gain on real data, Anil et al. 2019) and the generator learns nothing (0/8 modes after 25k steps);
+with SNGAN's own setting the critic learns (input-gradient norm ~0.25): 8/8 modes, 45% high quality
+after 4,000 constant-lr steps.
 
 Command:   jaxgan train --config ring8_sngan
-Runtime:   about as long as ring8_wgan_gp on 2 CPU cores (SN replaces the double backward of GP with
-           one power iteration per layer, so each step is cheaper).
-Expected:  all 8 modes (the README table has ours, 3 seeds).
+Runtime:   ~3-4 minutes on 2 idle CPU cores (10,000 steps of 5 critic updates).
+Expected:  8/8 modes (the README table has the measured high-quality fraction).
 """
 
 from jaxgan.configs import ring8_wgan_gp
@@ -20,4 +26,12 @@ def get_config():
   c.loss = "hinge"
   c.gp_weight = 0.0
   c.spectral_norm = True
+  c.n_critic = 5
+  c.g_lr = 2e-4
+  c.d_lr = 2e-4
+  c.b1 = 0.0
+  c.b2 = 0.9
+  c.num_steps = 10000
+  c.eval_every = 2500
+  c.checkpoint_every = 2500
   return c

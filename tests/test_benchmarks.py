@@ -1,0 +1,101 @@
+"""Smoke tests of the step benchmarks and of jaxgan.ops' convolutions.
+
+  python -m pytest tests/test_benchmarks.py -q
+
+Tiny shapes, 2 timed steps: checks the code paths of benchmarks/step_throughput.py and
+benchmarks/torch_reference.py, the keys of the JSON records, that torch and JAX compute the same
+first-step losses (skipped cleanly without torch), and that the im2col convolutions equal
+``lax.conv_general_dilated`` / ``lax.conv_transpose``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import ops
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path.insert(0, BENCH)
+
+import common  # pylint: disable=wrong-import-position,import-error
+
+REQUIRED = ("name", "framework", "batch_size", "median_step_s", "images_per_s", "compile_s", "flops")
+DN = ("NHWC", "HWIO", "NHWC")
+
+
+@pytest.mark.parametrize("h,cin,cout,k,s,pad", [
+    (8, 3, 4, 3, 1, "SAME"), (8, 4, 6, 4, 2, "SAME"), (7, 2, 3, 3, 2, "SAME"),
+    (9, 2, 3, 4, 2, "VALID"), (6, 2, 2, 3, 1, ((2, 0), (1, 3))),
+])
+def test_im2col_conv_equals_lax(h, cin, cout, k, s, pad):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, h, h + 1, cin))
+  w = jax.random.normal(jax.random.PRNGKey(1), (k, k, cin, cout))
+  want = lax.conv_general_dilated(x, w, (s, s), pad, dimension_numbers=DN)
+  np.testing.assert_allclose(ops.conv2d(x, w, (s, s), pad), want, rtol=1e-5, atol=1e-4)
+  np.testing.assert_allclose(
+      ops.conv_general_dilated(x, w, (s, s), pad, dimension_numbers=lax.conv_dimension_numbers(
+          x.shape, w.shape, DN)), want, rtol=1e-5, atol=1e-4)
+  want_t = lax.conv_transpose(x, w, (s, s), pad, dimension_numbers=DN)
+  np.testing.assert_allclose(ops.conv_transpose2d(x, w, (s, s), pad), want_t, rtol=1e-5, atol=1e-4)
+  np.testing.assert_allclose(ops.conv_transpose(x, w, (s, s), pad), want_t, rtol=1e-5, atol=1e-4)
+
+
+def test_im2col_conv_gradients_match_lax_to_second_order():
+  """The gradient penalty differentiates the critic twice: compare grad of a grad-norm."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 3))
+  w1 = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 3, 4)) * 0.3
+  w2 = jax.random.normal(jax.random.PRNGKey(2), (4, 4, 4, 5)) * 0.3
+
+  def penalty(ws, conv):
+    def critic(inp):
+      h = jax.nn.leaky_relu(conv(inp, ws[0], (1, 1), "SAME"), 0.2)
+      return jnp.sum(jnp.tanh(conv(h, ws[1], (2, 2), "SAME")))
+    g = jax.grad(critic)(x)
+    return jnp.sum(g ** 2)
+
+  lax_conv = lambda a, b, s, p: lax.conv_general_dilated(a, b, s, p, dimension_numbers=DN)
+  want = jax.grad(penalty)((w1, w2), lax_conv)
+  got = jax.grad(penalty)((w1, w2), ops.conv2d)
+  for a, b in zip(got, want):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_step_throughput_quick_records(tmp_path):
+  import step_throughput  # pylint: disable=import-outside-toplevel,import-error
+  out = tmp_path / "bench.json"
+  step_throughput.main(["--quick", "--losses", "wgan_gp", "--loops", "unroll",
+                        "--conv-impls", "xla", "im2col", "--json", str(out)])
+  doc = json.loads(out.read_text())
+  recs = doc["records"]
+  assert doc["matmul_flops_per_s"] > 0
+  jax_recs = [r for r in recs if r["framework"] == "jax"]
+  # tiny_mlp: one step form; tiny_dcgan: XLA's and the im2col convolutions.
+  assert len(jax_recs) == 3
+  for r in recs:
+    for k in REQUIRED:
+      assert k in r, (k, r["name"])
+    assert r["median_step_s"] > 0 and r["images_per_s"] > 0
+  for r in jax_recs:
+    assert r["compile_s"] > 0 and r["flops"] and r["flops"] > 0
+  if step_throughput.HAVE_TORCH:
+    assert {r["arch"] for r in recs if r["framework"] == "torch"} == {"tiny_mlp", "tiny_dcgan"}
+    assert all(c["ok"] for c in doc["checks"])
+
+
+@pytest.mark.parametrize("arch,loss", [("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan")])
+def test_torch_and_jax_first_step_losses_agree(arch, loss):
+  """Spectral norm and clipping (the smoke run above checks the gradient penalty)."""
+  pytest.importorskip("torch")
+  import torch_reference  # pylint: disable=import-outside-toplevel,import-error
+  report = torch_reference.honesty_check(common.Case(arch, loss, 4), verbose=False)
+  assert report["ok"]
+  for a, b in report["losses"].values():
+    assert abs(a - b) <= 1e-4 + 2e-3 * abs(a)
