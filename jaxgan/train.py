@@ -320,6 +320,13 @@ def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dic
                                        "kl_to_uniform")})
       record["protocol"] = ("PacGAN: high quality = within 3 std of the nearest mode; a mode is "
                             "captured by >= 1 high-quality sample")
+    from jaxgan.metrics import w1  # pylint: disable=import-outside-toplevel
+    n = min(1000, len(fake), len(real))
+    if np.all(np.isfinite(fake[:n])):
+      record["w1"] = float(w1.exact_w1(fake[:n], real[:n]))
+      record["w1_protocol"] = {"metric": "w1", "num_real": n, "num_fake": n,
+                               "solver": "POT ot.emd2" if w1.pot_available() else
+                               "scipy linear_sum_assignment", "generator": record["generator"]}
     extent = plots.toy_extent(real, None if modes is None else modes.centers)
     xs, ys, points = plots.critic_grid(extent, n=100)
     values = np.asarray(step_lib.critic_scores(run.critic, state, jnp.asarray(points)))
@@ -567,6 +574,8 @@ def summary(record: dict[str, Any]) -> str:
   if "modes_captured" in record:
     parts.append(f"modes {record['modes_captured']}/{record['num_modes']}, high quality "
                  f"{100 * record['high_quality_fraction']:.1f}%, KL {record['kl_to_uniform']:.3f}")
+  if "w1" in record:
+    parts.append(f"exact W1 {record['w1']:.4f}")
   if "digits_covered" in record:
     parts.append(f"digits covered {record['digits_covered']}/10, largest class "
                  f"{100 * record['max_class_fraction']:.1f}%")

@@ -146,6 +146,7 @@ def test_default_config_end_to_end(tmp_path, capsys):
   evals = [r for r in records if r["kind"] == "eval"]
   assert [r["step"] for r in evals] == [2, 4]
   assert evals[-1]["num_modes"] == 8 and 0 <= evals[-1]["high_quality_fraction"] <= 1
+  assert evals[-1]["w1"] > 0 and evals[-1]["w1_protocol"]["num_real"] == 200
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["2", "4"]
   for r in evals:
     assert os.path.getsize(tmp_path / r["picture"]) > 1000
