@@ -68,6 +68,7 @@ def test_im2col_conv_gradients_match_lax_to_second_order():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # ~2.5 minutes: the whole quick benchmark, JAX and torch, XLA and im2col convs
 def test_step_throughput_quick_records(tmp_path):
   import step_throughput  # pylint: disable=import-outside-toplevel,import-error
   out = tmp_path / "bench.json"
