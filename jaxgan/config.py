@@ -227,6 +227,9 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   if config.inception_weights and not os.path.isfile(os.path.expanduser(config.inception_weights)):
     raise ConfigError(f"inception_weights: no file '{config.inception_weights}' (pytorch-fid's "
                       f"pt_inception-2015-12-05-6726825d.pth; it cannot be downloaded here)")
+  if config.inception_weights and config.eval_samples < 10:
+    raise ConfigError(f"eval_samples must be >= 10 with inception_weights (the Inception score's 10 "
+                      f"splits; FID papers use 5,000-50,000); got {config.eval_samples}")
   if not isinstance(config.data_dir, str):
     raise ConfigError(f"data_dir must be a path (string); got {config.data_dir!r}")
   _number(config, "image_size", kind=int, minimum=0)

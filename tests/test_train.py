@@ -291,13 +291,13 @@ def test_inception_metrics_in_evaluation(tmp_path, monkeypatch):
   weights.write_bytes(b"stand-in")
   monkeypatch.setattr(inception, "load_inception_params", lambda path: inception.init_inception_params(0))
   config = tiny_config("digits_wgan_gp", base_channels=4, batch_size=8, n_critic=1, latent_dim=8,
-                       eval_samples=4, num_steps=1, checkpoint_every=100)
+                       eval_samples=10, num_steps=1, checkpoint_every=100)
   config.inception_weights = str(weights)
   state = train_lib.train_and_evaluate(config, str(tmp_path / "run"))
   record = [json.loads(l) for l in open(tmp_path / "run" / "metrics.jsonl")][-1]
   for key in ("fid", "kid", "inception_score"):
-    assert np.isfinite(record[key]) and record[key + "_protocol"]["num_fake"] == 4
-  assert os.path.exists(tmp_path / "run" / "reference_digits_4.npz")
+    assert np.isfinite(record[key]) and record[key + "_protocol"]["num_fake"] == 10
+  assert os.path.exists(tmp_path / "run" / "reference_digits_10.npz")
   weights.write_bytes(b"another file")  # another hash: the cached reference must be refused
   with pytest.raises(ValueError, match="different protocol"):
     train_lib.evaluate(train_lib.Run(config, str(tmp_path / "run")), state)
