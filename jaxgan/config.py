@@ -26,7 +26,6 @@ OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
 PARALLEL = ("jit", "pmap")
-IMAGE_DATASETS = ("digits",)
 
 
 class ConfigError(ValueError):

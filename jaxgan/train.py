@@ -585,7 +585,3 @@ def summary(record: dict[str, Any]) -> str:
                  " ".join(f"{a['normalized_sigma_svd']:.3f}" for a in audit))
   parts.append(f"picture {record['picture']}")
   return "; ".join(parts)
-
-
-def main_error(msg: str) -> None:
-  print(f"jaxgan: error: {msg}", file=sys.stderr)
