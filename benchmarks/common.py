@@ -7,7 +7,6 @@ Not run by itself; used by ``benchmarks/step_throughput.py`` and ``benchmarks/to
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import statistics
 import time
@@ -51,7 +50,7 @@ class Case:
   loss: str
   batch_size: int
   critic_loop: str = "unroll"
-  conv_impl: str = "xla"  # 'xla' (lax.conv_*) or 'im2col' (jaxgan.ops, patched in while tracing)
+  conv_impl: str = "xla"  # config.conv_impl: 'xla' (lax.conv_*) or 'im2col' (jaxgan.ops)
   n_critic: int = 5
 
   @property
@@ -72,6 +71,7 @@ def case_config(case: Case):
   c.batch_size = case.batch_size
   c.n_critic = case.n_critic
   c.critic_loop = case.critic_loop
+  c.conv_impl = case.conv_impl
   c.dataset = "ring8" if model == "mlp" else "digits"
   return c
 
@@ -90,24 +90,6 @@ def setup(case: Case, seed: int = 0):
   rng = np.random.default_rng(seed)
   reals = rng.uniform(-1, 1, (case.n_critic, case.batch_size, *shape)).astype(np.float32)
   return config, g, d, g_tx, d_tx, st, jnp.asarray(reals)
-
-
-@contextlib.contextmanager
-def conv_impl(name: str):
-  """While active, ``jax.lax.conv_general_dilated`` / ``conv_transpose`` are jaxgan.ops' im2col forms
-  (flax's Conv, ConvTranspose and jaxgan.spectral look them up at call time, i.e. while tracing)."""
-  if name == "xla":
-    yield
-    return
-  if name != "im2col":
-    raise ValueError(f"conv_impl must be 'xla' or 'im2col'; got {name!r}")
-  from jaxgan import ops  # pylint: disable=import-outside-toplevel
-  saved = jax.lax.conv_general_dilated, jax.lax.conv_transpose
-  jax.lax.conv_general_dilated, jax.lax.conv_transpose = ops.conv_general_dilated, ops.conv_transpose
-  try:
-    yield
-  finally:
-    jax.lax.conv_general_dilated, jax.lax.conv_transpose = saved
 
 
 def _flops(compiled) -> float | None:
@@ -163,10 +145,9 @@ def compile_case(case: Case, devices: int = 1, seed: int = 0) -> Compiled:
                      donate_argnums=(0,))
   else:
     jitted = jax.jit(train_step, donate_argnums=(0,))
-  with conv_impl(case.conv_impl):
-    t0 = time.perf_counter()
-    lowered = jitted.lower(st, reals)
-    t1 = time.perf_counter()
+  t0 = time.perf_counter()
+  lowered = jitted.lower(st, reals)
+  t1 = time.perf_counter()
   compiled = lowered.compile()
   t2 = time.perf_counter()
   return Compiled(compiled, t1 - t0, t2 - t1, _flops(compiled), _memory(compiled), st, reals)

@@ -75,6 +75,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jax  # pylint: disable=wrong-import-position
 
 import common  # pylint: disable=wrong-import-position
+from jaxgan.models import layers  # pylint: disable=wrong-import-position
 
 try:
   import torch_reference  # pylint: disable=wrong-import-position
@@ -136,8 +137,9 @@ def run(args) -> dict:
     for loss in args.losses:
       for batch in _batches(arch, args):
         variants = [common.Case(arch, loss, batch, loop, impl, args.n_critic)
-                    for loop in args.loops for impl in (args.conv_impls if arch in CONV_ARCHS
-                                                        else ["xla"])]
+                    for loop in args.loops
+                    for impl in (dict.fromkeys(layers.resolve_conv_impl(i) for i in args.conv_impls)
+                                 if arch in CONV_ARCHS else ["xla"])]
         with_torch = use_torch and arch in TORCH_ARCHS
         if with_torch:
           try:
@@ -282,7 +284,8 @@ def parse_args(argv=None):
   p.add_argument("--mlp-batches", nargs="+", type=int, default=[256])
   p.add_argument("--conv-batches", nargs="+", type=int, default=[64])
   p.add_argument("--loops", nargs="+", default=["unroll", "scan"], choices=["unroll", "scan"])
-  p.add_argument("--conv-impls", nargs="+", default=["xla"], choices=["xla", "im2col"])
+  p.add_argument("--conv-impls", nargs="+", default=["auto"], choices=["auto", "xla", "im2col"],
+                 help="config.conv_impl of the convolutional cases ('auto': im2col on CPU, xla on GPU)")
   p.add_argument("--n-critic", type=int, default=5)
   p.add_argument("--devices", type=int, default=1,
                  help="N > 1: re-execute with N fake CPU devices; measure on 1 and on N")

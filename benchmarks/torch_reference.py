@@ -370,9 +370,9 @@ def honesty_check(case: common.Case, rtol: float = 1e-4, atol: float = 1e-5,
   rng = np.random.default_rng(1)
   z = rng.standard_normal((8, config.latent_dim)).astype(np.float32)
   x = rng.uniform(-1, 1, (8, *common.sample_shape(case))).astype(np.float32)
-  with common.conv_impl(case.conv_impl):  # the JAX side runs the case's convolution formulation
-    j_gz = np.asarray(step_lib.generate(g, st, jnp.asarray(z), use_ema=False))  # inference mode
-    j_dx = np.asarray(jax.jit(lambda s, v: step_lib.critic_scores(d, s, v))(st, jnp.asarray(x)))
+  # The JAX side runs the case's convolution formulation (config.conv_impl, set by common.setup).
+  j_gz = np.asarray(step_lib.generate(g, st, jnp.asarray(z), use_ema=False))  # inference mode
+  j_dx = np.asarray(jax.jit(lambda s, v: step_lib.critic_scores(d, s, v))(st, jnp.asarray(x)))
   tg.eval()
   td.eval()
   with torch.no_grad():
@@ -388,9 +388,8 @@ def honesty_check(case: common.Case, rtol: float = 1e-4, atol: float = 1e-5,
   # One jaxgan critic update alone, then the whole step, from the same initial state.
   upd = step_lib.make_updates(config, g, d, g_tx, d_tx)
   critic_keys, _ = upd.step_keys(st)
-  with common.conv_impl(case.conv_impl):
-    _, m_first = jax.jit(upd.critic_update)(st, reals[0], critic_keys[0])
-    _, m_step = jax.jit(step_lib.make_train_step(config, g, d, g_tx, d_tx))(st, reals)
+  _, m_first = jax.jit(upd.critic_update)(st, reals[0], critic_keys[0])
+  _, m_step = jax.jit(step_lib.make_train_step(config, g, d, g_tx, d_tx))(st, reals)
   zs, epss, g_z = jax_step_randomness(case, config, st, reals.ndim)
   ts = TorchStep(case, st)
   m_torch = ts.step(to_torch_images(np.asarray(reals)), zs, epss, g_z)

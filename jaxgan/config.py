@@ -25,6 +25,7 @@ MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet", "pggan"
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
+CONV_IMPLS = ("auto", "xla", "im2col")  # jaxgan.models.layers.CONV_IMPLS
 PARALLEL = ("jit", "pmap")
 
 
@@ -75,6 +76,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.lr_schedule = "constant"     # 'constant' or 'linear' (decay to 0 at num_steps, as SNGAN/WGAN-GP)
   c.ema_decay = 0.0              # generator EMA decay (0 disables; PGGAN uses 0.999)
   c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (by backend, measured)
+  c.conv_impl = "auto"           # convolutions: 'xla' (lax.conv_*), 'im2col' (jaxgan.ops: slices + one
+                                 # matmul, 4-8x faster steps on CPU), 'auto' (im2col on CPU, else xla)
   # --- devices
   c.parallel = "jit"             # 'jit' (device mesh + NamedSharding) or 'pmap' (compatibility)
   c.num_devices = 0              # devices to use (0: all; a multi-process run uses all)
@@ -187,7 +190,7 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   if missing:
     raise ConfigError(f"config field '{missing[0]}' is missing (start from jaxgan.config.base_config())")
   for field in ("name", "dataset", "loss", "model", "optimizer", "lr_schedule", "critic_loop",
-                "parallel"):
+                "conv_impl", "parallel"):
     if not isinstance(config[field], str) or not config[field]:
       raise ConfigError(f"{field} must be a non-empty string; got {config[field]!r}")
   _choice(config, "dataset", tuple(data.ALL_DATASETS))
@@ -196,6 +199,7 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   _choice(config, "optimizer", OPTIMIZERS)
   _choice(config, "lr_schedule", LR_SCHEDULES)
   _choice(config, "critic_loop", CRITIC_LOOPS)
+  _choice(config, "conv_impl", CONV_IMPLS)
   _choice(config, "parallel", PARALLEL)
   _number(config, "num_devices", kind=int, minimum=0)
   for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):

@@ -177,18 +177,24 @@ def _conv_dimension_numbers(num_spatial: int) -> lax.ConvDimensionNumbers:
 
 
 def _apply_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], padding: Any,
-                transpose: bool, precision: Any = None) -> jax.Array:
+                transpose: bool, precision: Any = None, im2col: bool = False) -> jax.Array:
   """Batched channels-last convolution (``nn.Conv``) or transposed convolution (``nn.ConvTranspose``).
 
   ``x`` is [N, *spatial, in] and ``kernel`` [*kernel_size, in, out], the flax layouts; the transposed
   convolution is ``lax.conv_transpose`` with ``transpose_kernel=False``, exactly as in
-  ``nn.ConvTranspose``.
+  ``nn.ConvTranspose``. ``im2col``: computed by :mod:`jaxgan.ops` (2-D only; other ranks fall
+  back to XLA's convolutions), same result up to float rounding.
   """
+  if im2col:
+    from jaxgan import ops  # pylint: disable=import-outside-toplevel
+    conv_transpose, conv_general_dilated = ops.conv_transpose, ops.conv_general_dilated
+  else:
+    conv_transpose, conv_general_dilated = lax.conv_transpose, lax.conv_general_dilated
   if transpose:
-    return lax.conv_transpose(x, kernel, strides, padding, precision=precision)
-  return lax.conv_general_dilated(x, kernel, strides, padding,
-                                  dimension_numbers=_conv_dimension_numbers(kernel.ndim - 2),
-                                  precision=precision)
+    return conv_transpose(x, kernel, strides, padding, precision=precision)
+  return conv_general_dilated(x, kernel, strides, padding,
+                              dimension_numbers=_conv_dimension_numbers(kernel.ndim - 2),
+                              precision=precision)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -617,6 +623,7 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
   bias_init: Initializer = nn.initializers.zeros_init()
   num_iters: int = 1
   eps: float = 1e-12
+  conv_impl: str = "xla"  # 'xla' or 'im2col' (jaxgan.ops); how, not what, it computes
 
   _transpose = False
 
@@ -645,7 +652,10 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
     bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
             if self.use_bias else None)
     x, kernel, bias = flax_dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-    y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision)
+    if self.conv_impl not in ("xla", "im2col"):
+      raise ValueError(f"conv_impl must be 'xla' or 'im2col', got {self.conv_impl!r}.")
+    y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision,
+                    im2col=self.conv_impl == "im2col")
     if bias is not None:
       y = y + bias
     return y.reshape(batch_shape + y.shape[1:])
@@ -672,6 +682,8 @@ class SNConv(_SNConvBase):
     padding: see above.
     use_bias, dtype, param_dtype, precision, kernel_init, bias_init, num_iters, eps: as
       :class:`SNDense`.
+    conv_impl: ``'xla'`` (``lax`` convolutions) or ``'im2col'`` (:mod:`jaxgan.ops`, fast on CPU);
+      the result is the same up to float rounding.
   """
 
   @nn.compact

@@ -44,7 +44,7 @@ from jaxgan import step as step_lib
 # Fields that do not change what is computed: a resumed run may change them.
 _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
                   "inception_weights", "data_dir",
-                  "num_steps", "critic_loop", "name", "parallel", "num_devices")
+                  "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices")
 
 
 class NonFiniteError(RuntimeError):

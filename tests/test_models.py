@@ -1,4 +1,5 @@
-"""Tests for the image models of jaxgan.models: resnet (SNGAN / WGAN-GP ResNets) and sngan_cnn.
+"""Tests for the image models of jaxgan.models: resnet (SNGAN / WGAN-GP ResNets) and sngan_cnn, and
+for config.conv_impl (im2col convolutions equal to XLA's, with the same parameters).
 
 Full-size models are only traced with ``jax.eval_shape`` (shapes, no FLOPs): parameter counts are
 compared with numbers derived by hand from the papers' tables (SNGAN Tables 3 and 4, WGAN-GP
@@ -48,12 +49,16 @@ ResNet critic of width C = 128 (Table 4(b)):
 from __future__ import annotations
 
 import flax
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan.models import resnet, sngan_cnn
+from jaxgan import config as config_lib
+from jaxgan import losses
+from jaxgan import models as models_lib
+from jaxgan.models import layers, resnet, sngan_cnn
 from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
 from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
 
@@ -262,3 +267,82 @@ def test_sum_pooling_is_64_times_mean_pooling():
   both = jax.jit(lambda v, x: (summed.apply(v, x), meaned.apply(v, x)))
   sum_scores, mean_scores = both(variables, x)
   np.testing.assert_allclose(sum_scores, 64.0 * mean_scores, rtol=1e-5, atol=1e-6)  # 8*8 positions
+
+
+# ----------------------------------------------------------------------------------------------------
+# config.conv_impl: 'im2col' (jaxgan.ops) computes what 'xla' computes, with the same parameters
+# ----------------------------------------------------------------------------------------------------
+
+
+def _tiny_config(model: str, conv_impl: str):
+  c = config_lib.base_config()
+  c.model, c.conv_impl = model, conv_impl
+  c.base_channels, c.fmap_base, c.fmap_max = 4, 32, 8
+  c.spectral_norm = model in ("sngan_cnn", "sngan_resnet")
+  return c
+
+
+@pytest.mark.parametrize("model", ["dcgan", "sngan_cnn", "wgan_gp_resnet", "sngan_resnet", "pggan"])
+def test_conv_impl_im2col_equals_xla_with_the_same_parameters(model):
+  """Same init (same keys) -> identical parameter trees; generator output, critic scores and a
+  parameter gradient (the gradient penalty's, a second-order quantity, for the DCGAN and PGGAN
+  critics) agree to float32 rounding.
+  Tolerances: ~1e-6 relative is the rounding of a differently ordered float32 sum over <= 9*32
+  products per output; the penalty gradient goes through three such passes (atol 1e-4 on O(1))."""
+  shape = (8, 8, 3)
+  x = jax.random.uniform(jax.random.key(3), (4, *shape), minval=-1.0, maxval=1.0)
+  out = {}
+  for impl in ("xla", "im2col"):
+    g, d = models_lib.build(_tiny_config(model, impl), shape)
+    assert g.conv_impl == impl and d.conv_impl == impl
+    z = jax.random.normal(jax.random.key(0), (4, 128))
+    vg = g.init(jax.random.key(1), z)
+    vd = d.init(jax.random.key(2), x)
+    params, rest = vd["params"], {k: v for k, v in vd.items() if k != "params"}
+
+    def critic(p, v, rest=rest, d=d):
+      return d.apply({"params": p, **rest}, v)
+
+    def penalty(p, critic=critic):
+      if model in ("dcgan", "pggan"):  # second order: the gradient penalty's parameter gradient
+        return losses.gradient_penalty(lambda v: critic(p, v), x, -x, jax.random.key(4))
+      return jnp.sum(jnp.tanh(critic(p, x)))  # first order only (compile time: XLA's SN convs)
+
+    out[impl] = (vg, vd, g.apply(vg, z), critic(params, x), jax.grad(penalty)(params))
+  (vg0, vd0, x0, s0, gp0), (vg1, vd1, x1, s1, gp1) = out["xla"], out["im2col"]
+  jax.tree.map(np.testing.assert_array_equal, (vg0, vd0), (vg1, vd1))
+  np.testing.assert_allclose(x1, x0, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(s1, s0, rtol=1e-5, atol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), gp1, gp0)
+
+
+def test_conv_impl_resolution_and_errors():
+  assert layers.resolve_conv_impl("auto", "cpu") == "im2col"
+  assert layers.resolve_conv_impl("auto", "gpu") == "xla"
+  assert layers.resolve_conv_impl("auto", "tpu") == "xla"
+  assert layers.resolve_conv_impl("xla", "cpu") == "xla"
+  assert layers.resolve_conv_impl("im2col", "gpu") == "im2col"
+  with pytest.raises(ValueError, match="conv_impl must be one of auto, xla, im2col; got 'cudnn'"):
+    layers.resolve_conv_impl("cudnn")
+  c = config_lib.base_config()
+  c.conv_impl = "fast"
+  with pytest.raises(config_lib.ConfigError, match="conv_impl"):
+    config_lib.validate(c)
+  # 'auto' is resolved when the models are built (this suite runs on CPU).
+  c = _tiny_config("dcgan", "auto")
+  g, d = models_lib.build(c, (8, 8, 1))
+  assert (g.conv_impl, d.conv_impl) == (layers.resolve_conv_impl("auto"),) * 2
+
+
+def test_conv_transpose_module_matches_flax():
+  """layers.ConvTranspose (im2col) vs nn.ConvTranspose: same parameters from the same key, same
+  output, for the padding forms the models use and an explicit asymmetric one."""
+  x = jax.random.normal(jax.random.key(0), (2, 5, 6, 3))
+  for kernel, strides, padding in (((4, 4), (2, 2), "SAME"), ((3, 3), (2, 2), "VALID"),
+                                   ((3, 2), (1, 2), ((1, 2), (0, 1)))):
+    ref = nn.ConvTranspose(7, kernel, strides=strides, padding=padding)
+    ours = layers.conv_transpose(7, kernel, strides, "im2col", padding=padding)
+    assert isinstance(ours, layers.ConvTranspose)
+    v_ref, v_ours = ref.init(jax.random.key(1), x), ours.init(jax.random.key(1), x)
+    jax.tree.map(np.testing.assert_array_equal, v_ref, v_ours)
+    np.testing.assert_allclose(ours.apply(v_ours, x), ref.apply(v_ref, x), rtol=1e-5, atol=1e-5)

@@ -33,6 +33,7 @@ class DCGANGenerator(nn.Module):
   base_channels: int = 64
   batch_norm: bool = True
   bn_axis_name: str | None = None  # pmap axis for global batch statistics
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -48,9 +49,10 @@ class DCGANGenerator(nn.Module):
     h = norm_act(h.reshape(z.shape[0], 4, 4, width), "bn_project")
     for i in range(n):
       width = self.base_channels * 2 ** (n - 1 - i)
-      h = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding="SAME", name=f"up{i}")(h)
+      h = layers.conv_transpose(width, (4, 4), (2, 2), self.conv_impl, padding="SAME",
+                                name=f"up{i}")(h)
       h = norm_act(h, f"bn_up{i}")
-    h = nn.Conv(self.channels, (3, 3), padding="SAME", name="to_image")(h)
+    h = layers.plain_conv(self.channels, (3, 3), self.conv_impl, padding="SAME", name="to_image")(h)
     return jnp.tanh(h)
 
 
@@ -60,16 +62,17 @@ class DCGANCritic(nn.Module):
   base_channels: int = 64
   layer_norm: bool = False
   spectral_norm: bool = False
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     n = num_doublings(self.image_size)
-    sn = self.spectral_norm
-    h = layers.conv(self.base_channels, (3, 3), (1, 1), sn, "from_image")(x, update_stats)
+    sn, ci = self.spectral_norm, self.conv_impl
+    h = layers.conv(self.base_channels, (3, 3), (1, 1), sn, "from_image", ci)(x, update_stats)
     h = nn.leaky_relu(h, 0.2)
     for i in range(n):
       width = self.base_channels * 2 ** (i + 1)
-      h = layers.conv(width, (4, 4), (2, 2), sn, f"down{i}")(h, update_stats)
+      h = layers.conv(width, (4, 4), (2, 2), sn, f"down{i}", ci)(h, update_stats)
       if self.layer_norm:
         h = nn.LayerNorm(name=f"ln_down{i}")(h)
       h = nn.leaky_relu(h, 0.2)

@@ -3,13 +3,41 @@
 Every factory returns a callable ``f(x, update_stats)`` so that models are written once: plain layers
 ignore ``update_stats``; spectral-norm layers (``jaxgan.spectral``) update their power-iteration vector
 ``u`` in the ``'spectral'`` collection only when it is True.
+
+``conv_impl`` chooses how convolutions are computed, never what they compute or their parameters:
+``'xla'`` is ``lax.conv_general_dilated`` / ``lax.conv_transpose``; ``'im2col'`` is
+:mod:`jaxgan.ops` (slices + one matrix product: 4-8x faster training steps on XLA's CPU backend,
+whose weight-gradient convolutions are slow); ``'auto'`` (configs' default) is ``'im2col'`` on CPU
+and ``'xla'`` on GPU/TPU (:func:`resolve_conv_impl`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgan import ops
+
+CONV_IMPLS = ("auto", "xla", "im2col")
+
+
+def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
+  """'auto' -> 'im2col' on the CPU backend, 'xla' elsewhere; 'xla' and 'im2col' unchanged."""
+  if conv_impl not in CONV_IMPLS:
+    raise ValueError(f"conv_impl must be one of {', '.join(CONV_IMPLS)}; got {conv_impl!r}")
+  if conv_impl != "auto":
+    return conv_impl
+  return "im2col" if (backend or jax.default_backend()) == "cpu" else "xla"
+
+
+def conv_general_dilated_fn(conv_impl: str):
+  """The ``conv_general_dilated`` a ``nn.Conv`` should use (None: flax's default, XLA's)."""
+  if resolve_conv_impl(conv_impl) == "im2col":
+    return ops.conv_general_dilated
+  return None
 
 
 def _plain(layer: nn.Module) -> Callable[[Any, bool], Any]:
@@ -25,12 +53,51 @@ def dense(features: int, spectral_norm: bool, name: str, **kwargs) -> Callable[[
 
 
 def conv(features: int, kernel_size, strides, spectral_norm: bool, name: str,
-         **kwargs) -> Callable[[Any, bool], Any]:
+         conv_impl: str = "xla", **kwargs) -> Callable[[Any, bool], Any]:
   if spectral_norm:
     from jaxgan import spectral  # pylint: disable=import-outside-toplevel
-    layer = spectral.SNConv(features, kernel_size, strides=strides, name=name, **kwargs)
+    layer = spectral.SNConv(features, kernel_size, strides=strides, name=name,
+                            conv_impl=resolve_conv_impl(conv_impl), **kwargs)
     return lambda x, update_stats: layer(x, update_stats=update_stats)
-  return _plain(nn.Conv(features, kernel_size, strides=strides, name=name, **kwargs))
+  return _plain(nn.Conv(features, kernel_size, strides=strides, name=name,
+                        conv_general_dilated=conv_general_dilated_fn(conv_impl), **kwargs))
+
+
+def plain_conv(features: int, kernel_size, conv_impl: str = "xla", **kwargs) -> nn.Conv:
+  """``nn.Conv`` computed by ``conv_impl`` (generators: no spectral norm, no ``update_stats``)."""
+  return nn.Conv(features, kernel_size, conv_general_dilated=conv_general_dilated_fn(conv_impl),
+                 **kwargs)
+
+
+class ConvTranspose(nn.Module):
+  """``nn.ConvTranspose`` (2-D, channels last, ``transpose_kernel=False``) computed by
+  :func:`jaxgan.ops.conv_transpose2d`: same parameters (``kernel`` [kh, kw, in, features], ``bias``),
+  same initialisers and the same output up to float rounding."""
+  features: int
+  kernel_size: Sequence[int]
+  strides: Sequence[int] = (1, 1)
+  padding: Any = "SAME"
+  use_bias: bool = True
+  kernel_init: Any = nn.linear.default_kernel_init
+  bias_init: Any = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param("kernel", self.kernel_init,
+                        tuple(self.kernel_size) + (x.shape[-1], self.features), jnp.float32)
+    y = ops.conv_transpose2d(x, kernel.astype(x.dtype), tuple(self.strides), self.padding)
+    if self.use_bias:
+      y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(y.dtype)
+    return y
+
+
+def conv_transpose(features: int, kernel_size, strides, conv_impl: str = "xla",
+                   **kwargs) -> nn.Module:
+  """A transposed convolution computed by ``conv_impl``: ``nn.ConvTranspose`` ('xla') or
+  :class:`ConvTranspose` ('im2col'); the two have the same parameters."""
+  if resolve_conv_impl(conv_impl) == "im2col":
+    return ConvTranspose(features, tuple(kernel_size), strides=tuple(strides), **kwargs)
+  return nn.ConvTranspose(features, kernel_size, strides=strides, **kwargs)
 
 
 def batch_norm(train: bool, axis_name: str | None, name: str) -> nn.BatchNorm:

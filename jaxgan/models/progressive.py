@@ -97,6 +97,9 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import ops
+from jaxgan.models import layers
+
 __all__ = [
     "EqualizedConv",
     "EqualizedDense",
@@ -265,6 +268,7 @@ class EqualizedConv(nn.Module):
   kernel_size: Sequence[int] = (3, 3)
   gain: float = math.sqrt(2)
   use_bias: bool = True
+  conv_impl: str = "xla"  # 'xla' (lax) or 'im2col' (jaxgan.ops; fast on CPU): how, not what
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -273,8 +277,11 @@ class EqualizedConv(nn.Module):
     kernel = self.param("kernel", nn.initializers.normal(1.0),
                         (kh, kw, x.shape[-1], self.features), jnp.float32)
     scale = self.gain / math.sqrt(fan_in)
-    y = lax.conv_general_dilated(x, (kernel * scale).astype(x.dtype), (1, 1), "SAME",
-                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    w = (kernel * scale).astype(x.dtype)
+    if layers.resolve_conv_impl(self.conv_impl) == "im2col":
+      y = ops.conv2d(x, w, (1, 1), "SAME")
+    else:
+      y = lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
     if self.use_bias:
       bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
       y = y + bias.astype(y.dtype)
@@ -292,6 +299,10 @@ class _Progressive(nn.Module):
   fmap_base: int = 8192
   fmap_decay: float = 1.0
   fmap_max: int = 512
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
+
+  def _conv(self, *args, **kwargs) -> EqualizedConv:
+    return EqualizedConv(*args, conv_impl=self.conv_impl, **kwargs)
 
   @property
   def max_stage(self) -> int:
@@ -335,16 +346,16 @@ class ProgressiveGenerator(_Progressive):
     f0 = self.features(0)
     h = EqualizedDense(16 * f0, gain=_PROJECT_GAIN, name="res4_dense")(x)
     h = pn(_act(h.reshape(z.shape[0], 4, 4, f0)))
-    h = pn(_act(EqualizedConv(f0, (3, 3), name="res4_conv")(h)))
+    h = pn(_act(self._conv(f0, (3, 3), name="res4_conv")(h)))
     hs = [h]
     for s in range(1, last + 1):
       r, f = resolution(s), self.features(s)
       h = upsample2x(h)
-      h = pn(_act(EqualizedConv(f, (3, 3), name=f"res{r}_conv0")(h)))
-      h = pn(_act(EqualizedConv(f, (3, 3), name=f"res{r}_conv1")(h)))
+      h = pn(_act(self._conv(f, (3, 3), name=f"res{r}_conv0")(h)))
+      h = pn(_act(self._conv(f, (3, 3), name=f"res{r}_conv1")(h)))
       hs.append(h)
 
-    to_rgb = [EqualizedConv(self.channels, (1, 1), gain=1.0, name=f"res{resolution(s)}_to_rgb")
+    to_rgb = [self._conv(self.channels, (1, 1), gain=1.0, name=f"res{resolution(s)}_to_rgb")
               for s in range(last + 1)]
     if self.is_initializing():
       for s in range(last + 1):
@@ -377,13 +388,13 @@ class ProgressiveCritic(_Progressive):
                        f"got {x.shape}")
     init = self.is_initializing()
 
-    from_rgb = [EqualizedConv(self.features(s), (1, 1), name=f"res{resolution(s)}_from_rgb")
+    from_rgb = [self._conv(self.features(s), (1, 1), name=f"res{resolution(s)}_from_rgb")
                 for s in range(self.max_stage + 1)]
     blocks = {}
     for s in range(1, self.max_stage + 1):
       r = resolution(s)
-      blocks[s] = (EqualizedConv(self.features(s), (3, 3), name=f"res{r}_conv0"),
-                   EqualizedConv(self.features(s - 1), (3, 3), name=f"res{r}_conv1"))
+      blocks[s] = (self._conv(self.features(s), (3, 3), name=f"res{r}_conv0"),
+                   self._conv(self.features(s - 1), (3, 3), name=f"res{r}_conv1"))
 
     def block(s, h):
       conv0, conv1 = blocks[s]
@@ -407,7 +418,7 @@ class ProgressiveCritic(_Progressive):
 
     if self.mbstd_group_size > 1:
       h = minibatch_stddev(h, self.mbstd_group_size)
-    h = _act(EqualizedConv(self.features(0), (3, 3), name="res4_conv")(h))
+    h = _act(self._conv(self.features(0), (3, 3), name="res4_conv")(h))
     h = h.reshape(h.shape[0], -1)
     h = _act(EqualizedDense(self.features(-1), name="res4_dense0")(h))
     return EqualizedDense(1, gain=1.0, name="res4_dense1")(h)[:, 0]

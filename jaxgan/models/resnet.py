@@ -123,6 +123,7 @@ class GeneratorResBlock(nn.Module):
   out_channels: int
   upsample: bool = True
   bn_axis_name: str | None = None  # pmap axis for global batch statistics
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -132,15 +133,17 @@ class GeneratorResBlock(nn.Module):
     h = nn.relu(bn("bn1")(x))
     if self.upsample:
       h = upsample_nearest(h)
-    h = nn.Conv(self.out_channels, (3, 3), kernel_init=RESIDUAL_INIT, name="conv1")(h)
+    ci = self.conv_impl
+    h = layers.plain_conv(self.out_channels, (3, 3), ci, kernel_init=RESIDUAL_INIT, name="conv1")(h)
     h = nn.relu(bn("bn2")(h))
-    h = nn.Conv(self.out_channels, (3, 3), kernel_init=RESIDUAL_INIT, name="conv2")(h)
+    h = layers.plain_conv(self.out_channels, (3, 3), ci, kernel_init=RESIDUAL_INIT, name="conv2")(h)
 
     s = x
     if self.upsample or x.shape[-1] != self.out_channels:
       if self.upsample:
         s = upsample_nearest(s)
-      s = nn.Conv(self.out_channels, (1, 1), kernel_init=GLOROT_INIT, name="shortcut")(s)
+      s = layers.plain_conv(self.out_channels, (1, 1), ci, kernel_init=GLOROT_INIT,
+                            name="shortcut")(s)
     return h + s
 
 
@@ -149,21 +152,22 @@ class CriticResBlock(nn.Module):
   out_channels: int
   downsample: bool = True
   spectral_norm: bool = False
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
-    sn = self.spectral_norm
+    sn, ci = self.spectral_norm, self.conv_impl
     hidden = x.shape[-1]
-    h = layers.conv(hidden, (3, 3), (1, 1), sn, "conv1", kernel_init=RESIDUAL_INIT)(nn.relu(x),
+    h = layers.conv(hidden, (3, 3), (1, 1), sn, "conv1", ci, kernel_init=RESIDUAL_INIT)(nn.relu(x),
                                                                                     update_stats)
-    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", kernel_init=RESIDUAL_INIT)(
+    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT)(
         nn.relu(h), update_stats)
     if self.downsample:
       h = avg_pool2(h)
 
     s = x
     if self.downsample or x.shape[-1] != self.out_channels:
-      s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", kernel_init=GLOROT_INIT)(
+      s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", ci, kernel_init=GLOROT_INIT)(
           s, update_stats)
       if self.downsample:
         s = avg_pool2(s)
@@ -174,16 +178,17 @@ class OptimizedCriticResBlock(nn.Module):
   """First critic block on raw pixels: conv3x3-ReLU-conv3x3-avgpool, shortcut avgpool-conv1x1."""
   out_channels: int
   spectral_norm: bool = False
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
-    sn = self.spectral_norm
-    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv1", kernel_init=RESIDUAL_INIT)(
+    sn, ci = self.spectral_norm, self.conv_impl
+    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv1", ci, kernel_init=RESIDUAL_INIT)(
         x, update_stats)
-    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", kernel_init=RESIDUAL_INIT)(
+    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT)(
         nn.relu(h), update_stats)
     h = avg_pool2(h)
-    s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", kernel_init=GLOROT_INIT)(
+    s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", ci, kernel_init=GLOROT_INIT)(
         avg_pool2(x), update_stats)
     return h + s
 
@@ -200,6 +205,7 @@ class ResNetGenerator(nn.Module):
   image_size: int = 32
   out_channels: int = 3
   bn_axis_name: str | None = None  # pmap axis for global batch statistics
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -209,9 +215,10 @@ class ResNetGenerator(nn.Module):
     h = h.reshape(z.shape[0], 4, 4, c)
     for i in range(n):
       h = GeneratorResBlock(c, upsample=True, bn_axis_name=self.bn_axis_name,
-                            name=f"block{i + 1}")(h, train=train)
+                            conv_impl=self.conv_impl, name=f"block{i + 1}")(h, train=train)
     h = layers.batch_norm(train, self.bn_axis_name, "bn_out")(h)
-    h = nn.Conv(self.out_channels, (3, 3), kernel_init=GLOROT_INIT, name="to_image")(nn.relu(h))
+    h = layers.plain_conv(self.out_channels, (3, 3), self.conv_impl, kernel_init=GLOROT_INIT,
+                          name="to_image")(nn.relu(h))
     return jnp.tanh(h)
 
 
@@ -228,18 +235,20 @@ class ResNetCritic(nn.Module):
   spectral_norm: bool = False
   pooling: str = "sum"
   output_bias: bool = True
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     if self.pooling not in POOLINGS:
       raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-    c, sn = self.channels, self.spectral_norm
-    h = OptimizedCriticResBlock(c, spectral_norm=sn, name="block1")(x, update_stats=update_stats)
-    h = CriticResBlock(c, downsample=True, spectral_norm=sn, name="block2")(
+    c, sn, ci = self.channels, self.spectral_norm, self.conv_impl
+    h = OptimizedCriticResBlock(c, spectral_norm=sn, conv_impl=ci, name="block1")(
+        x, update_stats=update_stats)
+    h = CriticResBlock(c, downsample=True, spectral_norm=sn, conv_impl=ci, name="block2")(
         h, update_stats=update_stats)
-    h = CriticResBlock(c, downsample=False, spectral_norm=sn, name="block3")(
+    h = CriticResBlock(c, downsample=False, spectral_norm=sn, conv_impl=ci, name="block3")(
         h, update_stats=update_stats)
-    h = CriticResBlock(c, downsample=False, spectral_norm=sn, name="block4")(
+    h = CriticResBlock(c, downsample=False, spectral_norm=sn, conv_impl=ci, name="block4")(
         h, update_stats=update_stats)
     h = nn.relu(h)
     h = jnp.sum(h, axis=(1, 2)) if self.pooling == "sum" else jnp.mean(h, axis=(1, 2))

@@ -91,6 +91,7 @@ class SNGANCNNGenerator(nn.Module):
   base_channels: int = 64
   project_bn: bool = True
   bn_axis_name: str | None = None  # pmap axis for global batch statistics
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, z: jax.Array, *, train: bool = False) -> jax.Array:
@@ -105,10 +106,11 @@ class SNGANCNNGenerator(nn.Module):
       h = nn.relu(bn("bn_project")(h))
     h = h.reshape(z.shape[0], m, m, 8 * b)
     for i, width in enumerate((4 * b, 2 * b, b)):
-      h = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding="SAME", kernel_init=INIT,
-                           name=f"up{i}")(h)
+      h = layers.conv_transpose(width, (4, 4), (2, 2), self.conv_impl, padding="SAME",
+                                kernel_init=INIT, name=f"up{i}")(h)
       h = nn.relu(bn(f"bn_up{i}")(h))
-    h = nn.Conv(self.out_channels, (3, 3), padding="SAME", kernel_init=INIT, name="to_image")(h)
+    h = layers.plain_conv(self.out_channels, (3, 3), self.conv_impl, padding="SAME",
+                          kernel_init=INIT, name="to_image")(h)
     return jnp.tanh(h)
 
 
@@ -123,6 +125,7 @@ class SNGANCNNCritic(nn.Module):
   base_channels: int = 64
   negative_slope: float = 0.1
   spectral_norm: bool = False
+  conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
@@ -132,7 +135,8 @@ class SNGANCNNCritic(nn.Module):
              (8 * b, 3, 1))
     h = x
     for i, (width, k, s) in enumerate(specs):
-      h = layers.conv(width, (k, k), (s, s), sn, f"conv{i}", kernel_init=INIT)(h, update_stats)
+      h = layers.conv(width, (k, k), (s, s), sn, f"conv{i}", self.conv_impl, kernel_init=INIT)(
+          h, update_stats)
       h = nn.leaky_relu(h, self.negative_slope)
     h = h.reshape(h.shape[0], -1)
     return layers.dense(1, sn, "out", kernel_init=INIT)(h, update_stats)[:, 0]
