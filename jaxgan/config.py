@@ -75,7 +75,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.b2 = 0.9                     # Adam beta2
   c.lr_schedule = "constant"     # 'constant' or 'linear' (decay to 0 at num_steps, as SNGAN/WGAN-GP)
   c.ema_decay = 0.0              # generator EMA decay (0 disables; PGGAN uses 0.999)
-  c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (by backend, measured)
+  c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (scan, but unroll for
+                                 # XLA convolutions on CPU; measured: step.resolve_critic_loop)
   c.conv_impl = "auto"           # convolutions: 'xla' (lax.conv_*), 'im2col' (jaxgan.ops: slices + one
                                  # matmul, 4-8x faster steps on CPU), 'auto' (im2col on CPU, else xla)
   # --- devices

@@ -479,7 +479,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
        f"(G {state_lib.num_parameters(host_state.g_params):,} / D "
        f"{state_lib.num_parameters(host_state.d_params):,} parameters), batch {config.batch_size}, "
        f"n_critic {config.n_critic}, {config.num_steps} steps, critic loop "
-       f"{step_lib.resolve_critic_loop(config)}, {par.describe()}")
+       f"{step_lib.resolve_critic_loop(config)}, convolutions "
+       f"{models.layers.resolve_conv_impl(config.conv_impl)}, {par.describe()}")
 
   metrics_path = os.path.join(run.workdir, "metrics.jsonl")
   if start >= config.num_steps:

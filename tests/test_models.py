@@ -308,7 +308,8 @@ def test_conv_impl_im2col_equals_xla_with_the_same_parameters(model):
         return losses.gradient_penalty(lambda v: critic(p, v), x, -x, jax.random.key(4))
       return jnp.sum(jnp.tanh(critic(p, x)))  # first order only (compile time: XLA's SN convs)
 
-    out[impl] = (vg, vd, g.apply(vg, z), critic(params, x), jax.grad(penalty)(params))
+    out[impl] = (vg, vd, jax.jit(g.apply)(vg, z), jax.jit(critic)(params, x),
+                 jax.jit(jax.grad(penalty))(params))
   (vg0, vd0, x0, s0, gp0), (vg1, vd1, x1, s1, gp1) = out["xla"], out["im2col"]
   jax.tree.map(np.testing.assert_array_equal, (vg0, vd0), (vg1, vd1))
   np.testing.assert_allclose(x1, x0, rtol=1e-5, atol=1e-5)

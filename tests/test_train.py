@@ -309,3 +309,38 @@ def test_ring8_sngan_captures_all_modes(tmp_path):
   train_lib.train_and_evaluate(config, str(tmp_path))
   final = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")][-1]
   assert final["kind"] == "eval" and final["modes_captured"] == 8, final
+
+
+def test_compilation_cache_makes_a_rerun_start_without_compiling(tmp_path):
+  """`jaxgan train` in a fresh process writes the compiled step to the persistent cache
+  (--compilation_cache); a second process with the same config finds it there (JAX logs a cache hit)."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  cache = tmp_path / "cache"
+  env = {**os.environ, "JAXGAN_COMPILATION_CACHE": str(cache), "JAX_LOGGING_LEVEL": "DEBUG",
+         "JAX_PLATFORMS": "cpu"}
+
+  def run(workdir):
+    args = [sys.executable, "-m", "jaxgan.cli", "train", "--workdir", str(tmp_path / workdir),
+            "--config.num_steps=2", "--config.eval_every=0", "--config.hidden_dim=16",
+            "--config.batch_size=16", "--config.eval_samples=100", "--config.log_every=1"]
+    p = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return p.stdout + p.stderr
+
+  run("a")
+  assert cache.is_dir() and os.listdir(cache), "nothing was written to the compilation cache"
+  second = run("b")
+  assert "Persistent compilation cache hit" in second, second[-3000:]
+
+
+def test_auto_critic_loop_unrolls_only_xla_convolutions_on_cpu():
+  assert jax.default_backend() == "cpu"
+  for model, conv_impl, want in (("mlp", "xla", "scan"), ("mlp", "auto", "scan"),
+                                 ("dcgan", "im2col", "scan"), ("dcgan", "auto", "scan"),
+                                 ("dcgan", "xla", "unroll"), ("wgan_gp_resnet", "xla", "unroll")):
+    c = config_lib.base_config()
+    c.model, c.conv_impl = model, conv_impl
+    assert step_lib.resolve_critic_loop(c) == want, (model, conv_impl)
+  c.critic_loop = "scan"
+  assert step_lib.resolve_critic_loop(c) == "scan"
