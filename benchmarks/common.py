@@ -41,6 +41,7 @@ ARCHS = {
     # Tiny shapes for the tests.
     "tiny_mlp": ("mlp", (2,), {"hidden_dim": 16, "num_hidden": 2, "latent_dim": 2}),
     "tiny_dcgan": ("dcgan", (8, 8, 3), {"base_channels": 4, "latent_dim": 8}),
+    "tiny_resnet": ("sngan_resnet", (8, 8, 3), {"base_channels": 4, "latent_dim": 8}),
 }
 
 

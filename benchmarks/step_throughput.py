@@ -83,8 +83,9 @@ try:
 except ImportError:  # pragma: no cover
   torch_reference, HAVE_TORCH = None, False
 
-TORCH_ARCHS = ("mlp", "dcgan32", "dcgan64", "tiny_mlp", "tiny_dcgan")
-CONV_ARCHS = ("dcgan32", "dcgan64", "resnet32", "sngan_resnet32", "tiny_dcgan")
+TORCH_ARCHS = ("mlp", "dcgan32", "dcgan64", "resnet32", "sngan_resnet32", "tiny_mlp", "tiny_dcgan",
+               "tiny_resnet")
+CONV_ARCHS = ("dcgan32", "dcgan64", "resnet32", "sngan_resnet32", "tiny_dcgan", "tiny_resnet")
 REGULARISERS = (("gradient penalty", "wgan_gp", "wgan_plain"), ("weight clipping", "wgan",
                                                                  "wgan_plain"),
                 ("spectral norm", "hinge_sn", "hinge"))

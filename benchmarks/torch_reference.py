@@ -1,7 +1,7 @@
 """PyTorch eager reference of jaxgan's train step, for benchmarks/step_throughput.py.
 
 The same networks (MLP 3x512 ReLU; DCGAN generator and critic exactly as jaxgan/models/dcgan.py builds
-them), the same losses (gradient penalty through ``torch.autograd.grad(create_graph=True)``), Adam with
+them; the SNGAN / WGAN-GP CIFAR ResNets of jaxgan/models/resnet.py), the same losses (gradient penalty through ``torch.autograd.grad(create_graph=True)``), Adam with
 the same hyper-parameters, the same fused real/fake critic pass, on 2 threads. Weights are copied from
 the jaxgan initial state; :func:`honesty_check` verifies the forward passes on a random input and the
 losses of a first step fed with the same batch, latents and interpolation weights as jaxgan's step.
@@ -154,6 +154,85 @@ if torch is not None:
       return self.out(h)[:, 0]
 
 
+  def _upsample(x):
+    return F.interpolate(x, scale_factor=2, mode="nearest")  # = jaxgan's repeat along H and W
+
+  class GeneratorResBlock(nn.Module):
+    """BN-ReLU-up-conv3x3-BN-ReLU-conv3x3 + (up-conv1x1) shortcut (jaxgan/models/resnet.py)."""
+
+    def __init__(self, cin, cout):
+      super().__init__()
+      self.bn1, self.bn2 = nn.BatchNorm2d(cin, momentum=0.1), nn.BatchNorm2d(cout, momentum=0.1)
+      self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+      self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+      self.shortcut = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x):
+      h = self.conv1(_upsample(F.relu(self.bn1(x))))
+      h = self.conv2(F.relu(self.bn2(h)))
+      return h + self.shortcut(_upsample(x))
+
+  class ResNetGenerator(nn.Module):
+
+    def __init__(self, latent_dim, channels, image_size, out_channels):
+      super().__init__()
+      self.c = channels
+      self.project = nn.Linear(latent_dim, 16 * channels)
+      self.blocks = nn.ModuleList(GeneratorResBlock(channels, channels)
+                                  for _ in range(jdcgan.num_doublings(image_size)))
+      self.bn_out = nn.BatchNorm2d(channels, momentum=0.1)
+      self.to_image = nn.Conv2d(channels, out_channels, 3, padding=1)
+
+    def forward(self, z):
+      h = self.project(z).reshape(z.shape[0], 4, 4, self.c).permute(0, 3, 1, 2)
+      for block in self.blocks:
+        h = block(h)
+      return torch.tanh(self.to_image(F.relu(self.bn_out(h))))
+
+  class CriticResBlock(nn.Module):
+    """[first: conv3x3-ReLU-conv3x3-pool + pool-conv1x1] or ReLU-conv3x3-ReLU-conv3x3-[pool] +
+    conv1x1-[pool] shortcut (where it downsamples or changes width)."""
+
+    def __init__(self, cin, cout, downsample, first, spectral_norm):
+      super().__init__()
+      self.first, self.downsample = first, downsample
+      hidden = cout if first else cin
+      self.conv1 = _sn(nn.Conv2d(cin, hidden, 3, padding=1), spectral_norm)
+      self.conv2 = _sn(nn.Conv2d(hidden, cout, 3, padding=1), spectral_norm)
+      self.shortcut = (_sn(nn.Conv2d(cin, cout, 1), spectral_norm)
+                       if first or downsample or cin != cout else None)
+
+    def forward(self, x):
+      if self.first:
+        h = F.avg_pool2d(self.conv2(F.relu(self.conv1(x))), 2)
+        return h + self.shortcut(F.avg_pool2d(x, 2))
+      h = self.conv2(F.relu(self.conv1(F.relu(x))))
+      s = x if self.shortcut is None else self.shortcut(x)
+      if self.downsample:
+        h, s = F.avg_pool2d(h, 2), F.avg_pool2d(s, 2)
+      return h + s
+
+  class ResNetCritic(nn.Module):
+
+    def __init__(self, in_channels, channels, spectral_norm, pooling, output_bias):
+      super().__init__()
+      self.pooling = pooling
+      self.blocks = nn.ModuleList([
+          CriticResBlock(in_channels, channels, True, True, spectral_norm),
+          CriticResBlock(channels, channels, True, False, spectral_norm),
+          CriticResBlock(channels, channels, False, False, spectral_norm),
+          CriticResBlock(channels, channels, False, False, spectral_norm)])
+      self.out = _sn(nn.Linear(channels, 1, bias=output_bias), spectral_norm)
+
+    def forward(self, x):
+      h = x
+      for block in self.blocks:
+        h = block(h)
+      h = F.relu(h)
+      h = h.sum(dim=(2, 3)) if self.pooling == "sum" else h.mean(dim=(2, 3))
+      return self.out(h)[:, 0]
+
+
 # ----------------------------------------------------------------------------------------------------
 # Weights from the jaxgan state
 # ----------------------------------------------------------------------------------------------------
@@ -171,7 +250,8 @@ def _weight(module):
 def _load_dense(module, p, spectral=None):
   with torch.no_grad():
     _weight(module).copy_(_t(p["kernel"]).T)
-    module.bias.copy_(_t(p["bias"]))
+    if module.bias is not None:
+      module.bias.copy_(_t(p["bias"]))
   _load_u(module, spectral)
 
 
@@ -234,6 +314,28 @@ def build_torch(case: common.Case, state):
     for i, down in enumerate(d.downs):
       _load_conv(down, dp[f"down{i}"], spectral.get(f"down{i}"))
     _load_dense(d.out, dp["out"], spectral.get("out"))
+  elif config.model in ("wgan_gp_resnet", "sngan_resnet"):
+    size, _, channels = shape
+    g_width = config.base_channels * (2 if config.model == "sngan_resnet" else 1)
+    pooling, bias = ("sum", False) if config.model == "sngan_resnet" else ("mean", True)
+    g = ResNetGenerator(config.latent_dim, g_width, size, channels)
+    d = ResNetCritic(channels, config.base_channels, config.spectral_norm, pooling, bias)
+    bs = state.g_state["batch_stats"]
+    _load_dense(g.project, gp["project"])
+    for i, block in enumerate(g.blocks):
+      p, b = gp[f"block{i + 1}"], bs[f"block{i + 1}"]
+      _load_bn(block.bn1, p["bn1"], b["bn1"])
+      _load_bn(block.bn2, p["bn2"], b["bn2"])
+      for name in ("conv1", "conv2", "shortcut"):
+        _load_conv(getattr(block, name), p[name])
+    _load_bn(g.bn_out, gp["bn_out"], bs["bn_out"])
+    _load_conv(g.to_image, gp["to_image"])
+    for i, block in enumerate(d.blocks):
+      p, sp = dp[f"block{i + 1}"], spectral.get(f"block{i + 1}", {})
+      for name in ("conv1", "conv2", "shortcut"):
+        if getattr(block, name) is not None:
+          _load_conv(getattr(block, name), p[name], sp.get(name))
+    _load_dense(d.out, dp["out"], spectral.get("out"))
   else:
     raise ValueError(f"no torch reference for model {config.model!r}")
   return g, d
@@ -244,7 +346,7 @@ def to_torch_images(x) -> "torch.Tensor":
   x = np.asarray(x, np.float32)
   if x.ndim >= 4:
     x = np.moveaxis(x, -1, -3)
-  return torch.from_numpy(np.ascontiguousarray(x))
+  return torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=True))
 
 
 # ----------------------------------------------------------------------------------------------------

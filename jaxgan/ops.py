@@ -1,19 +1,19 @@
 """Convolutions as shifted slices + one matrix product ("im2col"), for XLA's CPU backend.
 
-XLA's CPU backend runs a convolution fast only in the canonical form ``b01f_01io->b01f`` (its Eigen
-path); the weight-gradient convolutions of a backward pass (``01fb_o01i->f01b``, batch as the
-contracted dimension) and, inside a rolled ``lax.scan``, several more (``f01b_i01o->01bf``,
-``b01f_01oi->b01f``) keep other dimension labels (jax#12868) and run far below the machine's matmul
-rate; the gradient penalty's double backward multiplies them. Written as ``kh * kw`` strided slices of
-the padded input stacked on the channel axis and one ``dot`` with the reshaped kernel, a convolution
-becomes a matmul (XLA CPU's fast path) plus memory moves, and so do its gradients of every order: the
-transpose of a slice is a pad, of a concatenation a slice, of a ``dot`` a ``dot``. Measured on 2 CPU
-cores (DCGAN 32x32 WGAN-GP step, batch 16, unrolled, alternating): 4.2x faster than
-``lax.conv_general_dilated``; the price is memory (the im2col buffers: 2.2x XLA's temporary memory
-for that step). Command:
+Selected by ``config.conv_impl`` ('im2col'; 'auto' picks it on CPU): every model layer then computes
+its convolutions here, with the parameters and results of ``lax`` (``jaxgan.models.layers``).
 
-  python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --loops unroll
-      --conv-impls xla im2col --conv-batches 16 --conv-steps 2   (one command line)
+XLA's CPU backend runs a convolution fast only in the canonical form ``b01f_01io->b01f``; the
+weight-gradient convolutions of a backward pass (``01fb_o01i->f01b``, batch as the contracted
+dimension) run at ~11 GFLOP/s on 2 cores (forward: ~110), and inside a rolled ``lax.scan`` several
+more keep non-canonical dimension labels (jax#12868); the gradient penalty's double backward
+multiplies them. Written as ``kh * kw`` strided slices of the padded input stacked on the channel
+axis and one matrix product with the reshaped kernel, a convolution becomes a matmul (XLA CPU's
+fast path) plus memory moves, and so do its gradients of every order: the transpose of a slice is a
+pad, of a concatenation a slice, of a ``dot`` a ``dot``. The product is :func:`matmul`, whose
+custom VJP keeps the weight gradient in the layout XLA runs fast. Measured on 2 CPU cores, DCGAN
+32x32 WGAN-GP step at batch 64: see README "Speed" (benchmarks/step_throughput.py). The price is
+memory: the im2col buffers (kh * kw times the input of each layer).
 
 Both functions take and return channels-last arrays and flax kernel layouts, so they are drop-in for
 ``flax.linen.Conv`` / ``flax.linen.ConvTranspose`` (``transpose_kernel=False``, the flax convention):
@@ -131,6 +131,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
   n, hp, wp, _ = x.shape
   ho = (hp - kh) // sh + 1
   wo = (wp - kw) // sw + 1
+  if sh == 1 and sw == 1 and cout < cin and kh * kw > 1:
+    return _conv2d_output_side(x, kernel, ho, wo, precision)
   if kh == 1 and kw == 1:
     cols = x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :]
   else:
@@ -141,6 +143,24 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
   out = matmul(cols.reshape(n * ho * wo, kh * kw * cin), kernel.reshape(kh * kw * cin, cout),
                precision)
   return out.reshape(n, ho, wo, cout)
+
+
+def _conv2d_output_side(x: jax.Array, kernel: jax.Array, ho: int, wo: int, precision) -> jax.Array:
+  """Stride-1 convolution of the padded ``x`` as one matmul *before* the shifts: every input pixel
+  times every tap, ``z = x @ [W_00 | W_01 | ...]`` ([N*Hp*Wp, Cin] x [Cin, kh*kw*Cout]), then
+  ``y[i, j] = sum_ab z[i + a, j + b, tap ab]``. Its buffer is kh*kw*Cout per pixel where im2col's is
+  kh*kw*Cin: the cheaper form when the layer narrows (a generator's output layer, 64 -> 3 channels:
+  19x less memory traffic; the transposed convolutions' phases, C -> C/2)."""
+  kh, kw, cin, cout = kernel.shape
+  n, hp, wp, _ = x.shape
+  w = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+  z = matmul(x.reshape(n * hp * wp, cin), w, precision).reshape(n, hp, wp, kh * kw, cout)
+  out = None
+  for i in range(kh):
+    for j in range(kw):
+      tap = z[:, i:i + ho, j:j + wo, i * kw + j, :]
+      out = tap if out is None else out + tap
+  return out
 
 
 def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (2, 2),

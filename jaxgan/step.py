@@ -56,9 +56,9 @@ def resolve_critic_loop(config) -> str:
   memory) except for convolutional models on CPU with ``conv_impl='xla'``: XLA's CPU backend keeps
   convolutions inside a rolled while loop in slow non-canonical layouts (~8x slower for a DCGAN
   critic, shared/notes/cpu-convolutions.md; jax#12868), so there the loop is unrolled. Measured on
-  2 CPU cores (benchmarks/step_throughput.py, scan/unroll): MLP 3x512 WGAN-GP B256 0.95x the step
-  time, compile 0.58x; DCGAN-32 WGAN-GP B64 with im2col convolutions 0.98x, compile 0.76x, temporary
-  memory 0.47x.
+  2 CPU cores, scan/unroll step time in one run (benchmarks/step_throughput.py --loops scan unroll):
+  MLP 3x512 B256, six losses, 0.84-1.02x (compile 0.6x); DCGAN-32 B64 with im2col convolutions,
+  WGAN-GP, 0.92-1.00x (compile 0.5-0.8x, temporary memory 0.47x).
   """
   if config.critic_loop != "auto":
     return config.critic_loop
@@ -248,10 +248,18 @@ def make_train_step(config, generator, critic, g_tx: optax.GradientTransformatio
     if reals.shape[0] != n_critic:
       raise ValueError(f"reals must have shape [n_critic={n_critic}, B, ...]; got {reals.shape}")
     critic_keys, g_key = step_keys(state)
-    if loop == "scan":
+    if loop == "scan" and config.gp_weight > 0:  # the penalty measures the slope every update
       state, per_update = jax.lax.scan(lambda s, xs: critic_update(s, *xs, alpha), state,
                                        (reals, critic_keys))
       critic_metrics = jax.tree.map(lambda m: m[-1], per_update)
+    elif loop == "scan":
+      # n_critic - 1 updates rolled, without the slope measurement (a metric only, an extra backward
+      # pass without a penalty); the last written out and measured, as in the unrolled loop.
+      if n_critic > 1:
+        state, _ = jax.lax.scan(
+            lambda s, xs: critic_update(s, *xs, alpha, measure_slope=False), state,
+            (reals[:-1], critic_keys[:-1]))
+      state, critic_metrics = critic_update(state, reals[-1], critic_keys[-1], alpha)
     else:
       for k in range(n_critic):
         state, critic_metrics = critic_update(state, reals[k], critic_keys[k], alpha,

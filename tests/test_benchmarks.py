@@ -34,6 +34,8 @@ DN = ("NHWC", "HWIO", "NHWC")
 @pytest.mark.parametrize("h,cin,cout,k,s,pad", [
     (8, 3, 4, 3, 1, "SAME"), (8, 4, 6, 4, 2, "SAME"), (7, 2, 3, 3, 2, "SAME"),
     (9, 2, 3, 4, 2, "VALID"), (6, 2, 2, 3, 1, ((2, 0), (1, 3))),
+    # narrowing layers (Cout < Cin): the output-side form at stride 1, and in the transposed phases
+    (8, 6, 3, 3, 1, "SAME"), (7, 8, 4, 4, 2, "SAME"), (6, 5, 2, 3, 1, ((2, 0), (1, 3))),
 ])
 def test_im2col_conv_equals_lax(h, cin, cout, k, s, pad):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, h, h + 1, cin))
@@ -53,19 +55,48 @@ def test_im2col_conv_gradients_match_lax_to_second_order():
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 3))
   w1 = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 3, 4)) * 0.3
   w2 = jax.random.normal(jax.random.PRNGKey(2), (4, 4, 4, 5)) * 0.3
+  w3 = jax.random.normal(jax.random.PRNGKey(5), (3, 3, 5, 2)) * 0.3  # narrowing: output-side form
 
   def penalty(ws, conv):
     def critic(inp):
       h = jax.nn.leaky_relu(conv(inp, ws[0], (1, 1), "SAME"), 0.2)
-      return jnp.sum(jnp.tanh(conv(h, ws[1], (2, 2), "SAME")))
+      h = jax.nn.leaky_relu(conv(h, ws[1], (2, 2), "SAME"), 0.2)
+      return jnp.sum(jnp.tanh(conv(h, ws[2], (1, 1), "SAME")))
     g = jax.grad(critic)(x)
     return jnp.sum(g ** 2)
 
   lax_conv = lambda a, b, s, p: lax.conv_general_dilated(a, b, s, p, dimension_numbers=DN)
-  want = jax.grad(penalty)((w1, w2), lax_conv)
-  got = jax.grad(penalty)((w1, w2), ops.conv2d)
+  want = jax.grad(penalty)((w1, w2, w3), lax_conv)
+  got = jax.grad(penalty)((w1, w2, w3), ops.conv2d)
   for a, b in zip(got, want):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_custom_vjp_equals_dot_to_third_order():
+  """ops.matmul's custom VJP (weight gradient as (g^T a)^T behind an optimization barrier) against
+  the plain product, float64: value, gradients, the gradient of a gradient norm (the penalty's
+  double backward) and one more order. Differences are float64 rounding (~1e-15 relative); the
+  tolerance 1e-10 leaves room for reassociated sums, not for a wrong term (O(1))."""
+  with jax.enable_x64(True):
+    a = jax.random.normal(jax.random.PRNGKey(3), (7, 5), jnp.float64)
+    b = jax.random.normal(jax.random.PRNGKey(4), (5, 3), jnp.float64)
+
+    def penalty(mm):
+      def p(a, b):
+        ga = jax.grad(lambda a: jnp.sum(jnp.tanh(mm(a, b)) ** 2))(a)
+        return jnp.sum(ga ** 2) + jnp.sum(mm(a, b) ** 3)
+      return p
+
+    plain = lambda a, b: a @ b
+    np.testing.assert_allclose(ops.matmul(a, b), a @ b, rtol=1e-12)
+    for argnum in (0, 1):
+      np.testing.assert_allclose(jax.grad(penalty(ops.matmul), argnum)(a, b),
+                                 jax.grad(penalty(plain), argnum)(a, b), rtol=1e-10, atol=1e-10)
+    third = lambda mm: jax.grad(lambda b: jnp.sum(jax.grad(penalty(mm), 1)(a, b) ** 2))(b)
+    np.testing.assert_allclose(third(ops.matmul), third(plain), rtol=1e-10, atol=1e-10)
+    # and under jit, where the barrier and XLA's simplifier act
+    np.testing.assert_allclose(jax.jit(jax.grad(penalty(ops.matmul), 1))(a, b),
+                               jax.grad(penalty(plain), 1)(a, b), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.slow  # ~2.5 minutes: the whole quick benchmark, JAX and torch, XLA and im2col convs
@@ -91,9 +122,10 @@ def test_step_throughput_quick_records(tmp_path):
     assert all(c["ok"] for c in doc["checks"])
 
 
-@pytest.mark.parametrize("arch,loss", [("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan")])
+@pytest.mark.parametrize("arch,loss", [("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan"),
+                                       ("tiny_resnet", "wgan_gp"), ("tiny_resnet", "hinge_sn")])
 def test_torch_and_jax_first_step_losses_agree(arch, loss):
-  """Spectral norm and clipping (the smoke run above checks the gradient penalty)."""
+  """Spectral norm, clipping, and the ResNets (the smoke run above checks the DCGAN's penalty)."""
   pytest.importorskip("torch")
   import torch_reference  # pylint: disable=import-outside-toplevel,import-error
   report = torch_reference.honesty_check(common.Case(arch, loss, 4), verbose=False)
