@@ -143,8 +143,8 @@ def make_updates(config, generator, critic, g_tx: optax.GradientTransformation,
   def critic_update(state: GANState, real: jax.Array, key: jax.Array, alpha=None,
                     measure_slope: bool = True):
     """One critic update. Without a gradient penalty, the input-gradient norm at x_hat (a metric
-    only) costs an extra backward pass: ``measure_slope=False`` skips it (the unrolled loop measures
-    the last of its n_critic updates only)."""
+    only) costs an extra backward pass: ``measure_slope=False`` skips it (both loop forms measure the
+    last of their n_critic updates only)."""
     z_key, eps_key = jax.random.split(key)
     if stage is not None:
       from jaxgan.models import progressive  # pylint: disable=import-outside-toplevel
