@@ -8,6 +8,8 @@ Not run by itself; used by ``benchmarks/step_throughput.py`` and ``benchmarks/to
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import statistics
 import time
 from typing import Any, Callable
@@ -182,6 +184,14 @@ def matmul_flops_per_s(n: int = 2048, reps: int = 10) -> float:
     f(a, a).block_until_ready()
     times.append(time.perf_counter() - t0)
   return 2.0 * n ** 3 / statistics.median(times)
+
+
+def write_json(path: str, doc: dict) -> None:
+  """Writes a benchmark's records to ``path`` (folders created) and says so."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(doc, f, indent=1)
+  print(f"wrote {path}")
 
 
 def summarize(times: list[float]) -> dict[str, float]:

@@ -20,7 +20,6 @@ conv_impl, critic_loop, lower_s, compile_s, total_s, flops}]}.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -37,6 +36,9 @@ from jaxgan import models  # pylint: disable=wrong-import-position
 from jaxgan import state as state_lib  # pylint: disable=wrong-import-position
 from jaxgan import step as step_lib  # pylint: disable=wrong-import-position
 from jaxgan.models import layers  # pylint: disable=wrong-import-position
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # pylint: disable=wrong-import-position,import-error
 
 CONFIG_DIR = os.path.join(os.path.dirname(config_lib.__file__), "configs")
 
@@ -127,10 +129,7 @@ def main(argv=None) -> dict:
                      "argv": sys.argv[1:]},
          "records": records}
   if args.json:
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-      json.dump(doc, f, indent=1)
-    print(f"wrote {args.json}")
+    common.write_json(args.json, doc)
   return doc
 
 

@@ -40,7 +40,6 @@ frac_of_matmul, memory, torch_over_jax], "regulariser_costs": [...], "checks": [
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -314,10 +313,7 @@ def main(argv=None) -> dict:
   args = parse_args(argv)
   doc = run(args)
   if args.json:
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-      json.dump(doc, f, indent=1)
-    print(f"wrote {args.json}")
+    common.write_json(args.json, doc)
   return doc
 
 

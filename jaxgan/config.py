@@ -25,7 +25,7 @@ MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet", "pggan"
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
-CONV_IMPLS = ("auto", "xla", "im2col")  # jaxgan.models.layers.CONV_IMPLS
+CONV_IMPLS = ("auto", "xla", "im2col")  # how convolutions are computed: jaxgan.models.layers
 PARALLEL = ("jit", "pmap")
 
 

@@ -19,9 +19,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan import config as config_lib
 from jaxgan import ops
 
-CONV_IMPLS = ("auto", "xla", "im2col")
+CONV_IMPLS = config_lib.CONV_IMPLS  # ("auto", "xla", "im2col")
 
 
 def resolve_conv_impl(conv_impl: str, backend: str | None = None) -> str:
@@ -59,8 +60,7 @@ def conv(features: int, kernel_size, strides, spectral_norm: bool, name: str,
     layer = spectral.SNConv(features, kernel_size, strides=strides, name=name,
                             conv_impl=resolve_conv_impl(conv_impl), **kwargs)
     return lambda x, update_stats: layer(x, update_stats=update_stats)
-  return _plain(nn.Conv(features, kernel_size, strides=strides, name=name,
-                        conv_general_dilated=conv_general_dilated_fn(conv_impl), **kwargs))
+  return _plain(plain_conv(features, kernel_size, conv_impl, strides=strides, name=name, **kwargs))
 
 
 def plain_conv(features: int, kernel_size, conv_impl: str = "xla", **kwargs) -> nn.Conv:

@@ -97,7 +97,6 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import ops
 from jaxgan.models import layers
 
 __all__ = [
@@ -278,10 +277,8 @@ class EqualizedConv(nn.Module):
                         (kh, kw, x.shape[-1], self.features), jnp.float32)
     scale = self.gain / math.sqrt(fan_in)
     w = (kernel * scale).astype(x.dtype)
-    if layers.resolve_conv_impl(self.conv_impl) == "im2col":
-      y = ops.conv2d(x, w, (1, 1), "SAME")
-    else:
-      y = lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    conv = layers.conv_general_dilated_fn(self.conv_impl) or lax.conv_general_dilated
+    y = conv(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
     if self.use_bias:
       bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
       y = y + bias.astype(y.dtype)
