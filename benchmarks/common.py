@@ -8,7 +8,6 @@ Not run by itself; used by ``benchmarks/step_throughput.py`` and ``benchmarks/to
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import statistics
 import time
@@ -22,6 +21,7 @@ from jaxgan import config as config_lib
 from jaxgan import models
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
+from jaxgan import writers
 
 # Loss variants: (config.loss, gp_weight, clip_value, spectral_norm).
 LOSSES = {
@@ -188,9 +188,7 @@ def matmul_flops_per_s(n: int = 2048, reps: int = 10) -> float:
 
 def write_json(path: str, doc: dict) -> None:
   """Writes a benchmark's records to ``path`` (folders created) and says so."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  with open(path, "w") as f:
-    json.dump(doc, f, indent=1)
+  writers.write_json(path, doc, sort_keys=False)  # the project's one JSON sanitiser
   print(f"wrote {path}")
 
 

@@ -90,9 +90,8 @@ def main(argv=None) -> int:
       config.data_dir, config.batch_size = tmp, args.batch
       run = train.Run(config, os.path.join(tmp, "run"))
       state = run.parallel.put_state(run.fresh_state())
-      steps = train._CompiledSteps(run, state, lambda s: run.parallel.put_batch(run.real_batch(s)))  # pylint: disable=protected-access
-      fn = steps.get(0)
-      batch = run.parallel.put_batch(run.real_batch(0))
+      fn = train.compile_train_step(run, state)
+      batch = train.make_batch_fn(run)(0)
       state, m = fn(state, batch)
       jax.block_until_ready(m)
       times = []
@@ -112,7 +111,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     run.save(state)
     results["checkpoint_save_s"] = time.perf_counter() - t
-    results["checkpoint_bytes"] = _dir_size(str(run.checkpoints.directory))
+    results["checkpoint_bytes"] = _dir_size(os.path.join(run.workdir, "checkpoints"))
 
   print(f"backend {results['backend']}, batch {args.batch}")
   print(f"input pipeline, CIFAR-10-shaped TFDS (array_record, PNG decode): "

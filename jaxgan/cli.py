@@ -15,7 +15,6 @@ A user's mistake (a bad field, value or path) prints one line and exits with sta
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -76,32 +75,42 @@ def _train(args, overrides) -> int:
 
 
 def load_workdir_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.isfile(path):
-    raise config_lib.ConfigError(f"workdir: no run in '{workdir}' (no config.json); train first")
-  with open(path) as f:
-    saved = json.load(f)
-  # Fields added since the run was made (e.g. conv_impl) take their defaults.
-  config = config_lib.base_config()
-  config.update(saved)
-  return config_lib.validate(config)
+  """The validated config of a workdir's run (``jaxgan.train.load_workdir_config``)."""
+  from jaxgan import train  # pylint: disable=import-outside-toplevel
+  return train.load_workdir_config(workdir)
+
+
+def _open_checkpoint(workdir: str, step: int | None):
+  """(run, state) of checkpoint ``step`` (default: the newest good one) of ``workdir``, creating
+  nothing there. A missing, negative or damaged step is one line (ConfigError / CheckpointError)."""
+  from jaxgan import train  # pylint: disable=import-outside-toplevel
+  if step is not None and step < 0:
+    raise config_lib.ConfigError(f"--step must be >= 0; got {step}")
+  run = train.open_run(workdir)
+  try:
+    state = run.restore(step)
+  except train.CheckpointError as e:
+    raise config_lib.ConfigError(str(e)) from None
+  if state is None:
+    raise config_lib.ConfigError(f"workdir: no checkpoint in '{run.checkpoints.directory}'")
+  return run, state
 
 
 def _sample(args) -> int:
   import numpy as np  # pylint: disable=import-outside-toplevel
-  from jaxgan import train  # pylint: disable=import-outside-toplevel
   if args.num < 1:
     return _fail(f"--num must be >= 1; got {args.num}")
   if not args.out.endswith(".npy"):
     return _fail(f"--out must be a .npy file; got '{args.out}'")
-  config = load_workdir_config(args.workdir)
-  run = train.Run(config, args.workdir)
-  state = run.restore()
-  if state is None:
-    return _fail(f"workdir: no checkpoint in '{run.checkpoints.directory}'")
+  if os.path.isdir(args.out):
+    return _fail(f"--out: '{args.out}' is a directory; give a .npy file path")
+  run, state = _open_checkpoint(args.workdir, None)
   samples = run.samples(state, args.num, seed=args.seed)
-  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-  np.save(args.out, samples)
+  try:
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    np.save(args.out, samples)
+  except OSError as e:
+    return _fail(f"--out: cannot write '{args.out}': {e.strerror or e}")
   which = "EMA" if state.g_ema else "raw"
   print(f"[jaxgan] wrote {samples.shape[0]} samples of shape {samples.shape[1:]} ({which} generator, "
         f"step {int(state.step)}) to {args.out}")
@@ -110,19 +119,15 @@ def _sample(args) -> int:
 
 def _evaluate(args) -> int:
   import json as json_lib  # pylint: disable=import-outside-toplevel
-  from jaxgan import train  # pylint: disable=import-outside-toplevel
-  config = load_workdir_config(args.workdir)
+  from jaxgan import writers  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import evaluation  # pylint: disable=import-outside-toplevel
   use_compilation_cache(args.compilation_cache)
-  run = train.Run(config, args.workdir)
-  state = run.restore(step=args.step)
-  if state is None:
-    return _fail(f"workdir: no checkpoint in '{run.checkpoints.directory}'")
-  record = train.evaluate(run, state, tag=f"evaluate_{int(state.step):07d}")
+  run, state = _open_checkpoint(args.workdir, args.step)
+  record = evaluation.evaluate(run, state, tag=f"evaluate_{int(state.step):07d}")
   record["source"] = "jaxgan evaluate"
-  with open(os.path.join(run.workdir, "metrics.jsonl"), "a") as f:
-    f.write(json_lib.dumps(train.jsonable(record)) + "\n")
-  print(f"[eval] {train.summary(record)}")
-  print(json_lib.dumps(train.jsonable(record), indent=1))
+  writers.append_record(run.workdir, record)
+  print(f"[eval] {writers.eval_summary(record)}")
+  print(json_lib.dumps(writers.jsonable(record), indent=1))
   return 0
 
 

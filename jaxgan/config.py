@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import math
 import os
 import pathlib
 from typing import Any, Iterable
@@ -31,6 +32,21 @@ PARALLEL = ("jit", "pmap")
 
 class ConfigError(ValueError):
   """A user's mistake in a config or an override: the message is one line, naming the field."""
+
+
+RENAMED_FIELDS = {"max_to_keep": "keep_checkpoints"}
+"""Fields renamed since a release: old name -> new name. Saved runs (``config.json``) are migrated;
+a config or an override that uses an old name is refused with the new one."""
+
+# Upper bounds: jax.random.PRNGKey takes seeds below 2**32 (the evaluation uses seed + 1); counts are
+# int32 in the train state and in XLA's shapes.
+MAX_SEED = 2**32 - 2
+MAX_COUNT = 2**31 - 1
+
+
+def migrate_fields(saved: dict[str, Any]) -> dict[str, Any]:
+  """A saved config dict with renamed fields under their new names."""
+  return {RENAMED_FIELDS.get(k, k): v for k, v in saved.items()}
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -86,7 +102,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.log_every = 100              # steps between progress lines / metric records
   c.eval_every = 500             # steps between evaluations and pictures (0: only at the end)
   c.checkpoint_every = 500       # steps between checkpoints (and always at the end)
-  c.max_to_keep = 3              # checkpoints kept
+  c.keep_checkpoints = 3         # the newest N checkpoints are kept (older ones deleted)
   c.eval_samples = 2500          # samples per evaluation (PacGAN protocol: 2,500)
   c.inception_weights = ""       # FID/KID/IS: path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth
                                  # (or its .npz conversion); empty: no Inception metrics
@@ -114,7 +130,11 @@ def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
     raise ConfigError(f"config: cannot read '{path}': {type(e).__name__}: {e}") from None
   if not hasattr(module, "get_config"):
     raise ConfigError(f"config: '{path}' defines no get_config()")
-  config = module.get_config()
+  try:
+    config = module.get_config()
+  except Exception as e:  # a user's file: report it on one line
+    raise ConfigError(f"config: get_config() in '{path}' failed: {type(e).__name__}: "
+                      f"{str(e).splitlines()[0] if str(e) else ''}") from None
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigError(f"config: get_config() in '{path}' must return an ml_collections.ConfigDict")
   return config
@@ -138,9 +158,12 @@ def _parse_value(field: str, text: str, like: Any) -> Any:
       raise ConfigError(f"{field}: expected an integer, got '{text}'") from None
   if isinstance(like, float):
     try:
-      return float(text)
+      value = float(text)
     except ValueError:
       raise ConfigError(f"{field}: expected a number, got '{text}'") from None
+    if not math.isfinite(value):
+      raise ConfigError(f"{field} must be a finite number; got '{text}'")
+    return value
   if isinstance(like, str):
     return text
   try:
@@ -155,6 +178,9 @@ def apply_overrides(config: ml_collections.ConfigDict,
   config = ml_collections.ConfigDict(config.to_dict())
   known = base_config()
   for field, text in overrides:
+    if field in RENAMED_FIELDS:
+      raise ConfigError(f"{field}: renamed {RENAMED_FIELDS[field]} (use "
+                        f"--config.{RENAMED_FIELDS[field]}={text})")
     if field not in known:
       raise ConfigError(f"unknown config field '{field}'; known fields: {', '.join(sorted(known))}")
     like = config[field] if field in config else known[field]
@@ -173,6 +199,10 @@ def _number(config, field, *, kind=float, minimum=None, strict=False, maximum=No
   if isinstance(value, bool) or not ok_type:
     want = "an integer" if kind is int else "a number"
     raise ConfigError(f"{field} must be {want}; got {value!r}")
+  if not math.isfinite(value):
+    raise ConfigError(f"{field} must be a finite number; got {value!r}")
+  if kind is int and maximum is None:
+    maximum = MAX_COUNT
   if minimum is not None and (value <= minimum if strict else value < minimum):
     raise ConfigError(f"{field} must be {'>' if strict else '>='} {minimum}; got {value!r}")
   if maximum is not None and value > maximum:
@@ -184,6 +214,9 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   from jaxgan import data  # pylint: disable=import-outside-toplevel
 
   known = base_config()
+  for old, new in RENAMED_FIELDS.items():
+    if old in config:
+      raise ConfigError(f"{old}: renamed {new}; set {new} instead")
   unknown = sorted(set(config.keys()) - set(known.keys()))
   if unknown:
     raise ConfigError(f"unknown config field '{unknown[0]}'; known fields: {', '.join(sorted(known))}")
@@ -206,9 +239,10 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):
     if not isinstance(config[field], bool):
       raise ConfigError(f"{field} must be true or false; got {config[field]!r}")
-  _number(config, "seed", kind=int, minimum=0)
+  _number(config, "seed", kind=int, minimum=0, maximum=MAX_SEED)
   for field in ("num_steps", "batch_size", "n_critic", "latent_dim", "hidden_dim", "num_hidden",
-                "base_channels", "log_every", "checkpoint_every", "max_to_keep", "eval_samples"):
+                "base_channels", "log_every", "checkpoint_every", "keep_checkpoints",
+                "eval_samples"):
     _number(config, field, kind=int, minimum=1)
   _number(config, "eval_every", kind=int, minimum=0)
   for field in ("gp_weight", "drift_weight", "clip_value"):
@@ -262,7 +296,28 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
                       f"'{config.dataset}'; got 'mlp'")
   if not image and config.model != "mlp":
     raise ConfigError(f"model must be 'mlp' for 2-D dataset '{config.dataset}'; got {config.model!r}")
+  _check_batch_memory(config, data.DATASET_SHAPES[config.dataset])
   return config
+
+
+def _check_batch_memory(config, shape) -> None:
+  """A step's real batch ([n_critic, batch_size, *sample], float32) and an evaluation's samples must
+  fit in this machine's memory (checked before anything is allocated)."""
+  if config.dataset == "image_folder":
+    shape = (config.image_size, config.image_size, 3)
+  per_sample = 4 * math.prod(s or 1 for s in shape)
+  try:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  except (ValueError, OSError, AttributeError):
+    return
+  for field, count in (("batch_size", config.batch_size * config.n_critic),
+                       ("eval_samples", config.eval_samples)):
+    need = count * per_sample
+    if need > memory:
+      extra = f" x n_critic {config.n_critic}" if field == "batch_size" else ""
+      raise ConfigError(f"{field}: {config[field]}{extra} samples of shape {tuple(shape)} take "
+                        f"{need / 2**30:.1f} GiB, more than this machine's {memory / 2**30:.1f} GiB "
+                        f"of memory")
 
 
 def parse_overrides(argv: Iterable[str]) -> list[tuple[str, str]]:

@@ -1,22 +1,31 @@
 """The training program: ``train_and_evaluate(config, workdir)``, which ``jaxgan train`` runs.
 
-The loop is deliberately plain: the host makes the step's real batches (a pure function of the seed
-and the step, so a resumed run reads exactly what an uninterrupted one would), the compiled step runs
-asynchronously, and the host synchronises only every ``log_every`` steps (progress line, metrics record,
-non-finite check), at evaluations and at checkpoints.
+The loop is deliberately plain: the host makes the step's real batches (:func:`make_batch_fn`, a pure
+function of the seed and the step, so a resumed run reads exactly what an uninterrupted one would),
+the compiled step runs asynchronously, and the host synchronises only every ``log_every`` steps
+(progress line, metrics record, non-finite check), at evaluations and at checkpoints.
 
-Outputs in the workdir:
-  ``config.json``      the config of the run (a resume with a different config is refused);
+The jobs around the loop live in their own modules: checkpoints, their integrity checks and the
+workdir lock in :mod:`jaxgan.checkpoints`; ``metrics.jsonl`` and TensorBoard in :mod:`jaxgan.writers`;
+the evaluation and the spectral-norm audit in :mod:`jaxgan.metrics.evaluation`. Here: :class:`Run`
+(what a config builds: data, networks, optimizers, checkpoints), :class:`CompiledSteps` (the compiled
+step, one per progressive stage) and the loop.
+
+Outputs in the workdir (written by process 0):
+  ``config.json``      the config of the run, written with the first checkpoint (a resume with a
+                       different config, or without this file, is refused);
   ``metrics.jsonl``    one JSON record per log step (kind 'train') and per evaluation (kind 'eval');
+  ``tb/``              the same numbers and pictures as TensorBoard events;
   ``samples/``         pictures at each evaluation: 2-D samples over the critic's value contour, or a
                        grid of image samples;
-  ``checkpoints/``     orbax checkpoints every ``checkpoint_every`` steps and at the end.
+  ``checkpoints/``     orbax checkpoints every ``checkpoint_every`` steps and at the end (the newest
+                       ``keep_checkpoints`` kept), ``checkpoints.sha256.json`` their digests;
+  ``lock``             held by the running trainer; ``damaged_checkpoints/`` steps set aside.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import json
 import math
 import os
@@ -24,62 +33,43 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 
+from jaxgan import checkpoints as ckpt_lib
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
 from jaxgan import growing
 from jaxgan import models
 from jaxgan import parallel as parallel_lib
-from jaxgan import plots
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
+from jaxgan import writers
+from jaxgan.checkpoints import CheckpointError  # pylint: disable=unused-import  # raised from here
+from jaxgan.metrics import evaluation
 
 # Fields that do not change what is computed: a resumed run may change them.
-_OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
+_OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
                   "inception_weights", "data_dir",
                   "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices")
+_LOG_BYTES = 16 << 20  # free space asked for beyond two checkpoints: logs and pictures
 
 
 class NonFiniteError(RuntimeError):
   """A loss or parameter became NaN or infinite; the last good checkpoint is kept."""
 
 
-class CheckpointError(RuntimeError):
-  """The workdir has checkpoints and none of them restores."""
-
-
 class Preempted(RuntimeError):
   """SIGTERM or SIGINT arrived; a checkpoint of the current step was written before stopping."""
 
-  def __init__(self, signum: int, step: int):
-    super().__init__(f"received {signal.Signals(signum).name} at step {step}: saved a checkpoint; "
-                     f"rerun the same command to resume")
+  def __init__(self, signum: int, step: int, during: str = ""):
+    super().__init__(f"received {signal.Signals(signum).name} at step {step}{during}: saved a "
+                     f"checkpoint; rerun the same command to resume")
     self.signum = signum
-
-
-def _warn(msg: str) -> None:
-  print(f"[jaxgan] warning: {msg}", file=sys.stderr, flush=True)
-
-
-def _tree_digest(path: str) -> str:
-  """SHA-256 over the relative paths and contents of every file under ``path`` (sorted)."""
-  h = hashlib.sha256()
-  for root, dirs, files in os.walk(path):
-    dirs.sort()
-    for name in sorted(files):
-      full = os.path.join(root, name)
-      h.update(os.path.relpath(full, path).encode() + b"\0")
-      with open(full, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-          h.update(chunk)
-  return h.hexdigest()
 
 
 def _log(msg: str) -> None:
@@ -99,13 +89,31 @@ def make_dataset(config) -> data_lib.Dataset:
     raise config_lib.ConfigError(f"data_dir: {str(e).splitlines()[0]}") from None
 
 
-class Run:
-  """The pieces of a run a config determines: data, networks, optimizers, step, checkpoints."""
+def downscale(images: np.ndarray, resolution: int) -> np.ndarray:
+  """Box-filter [..., S, S, C] images down to ``resolution`` (PGGAN's average pooling)."""
+  size = images.shape[-2]
+  if size == resolution:
+    return images
+  f = size // resolution
+  shape = images.shape[:-3] + (resolution, f, resolution, f, images.shape[-1])
+  return images.reshape(shape).mean(axis=(-4, -2)).astype(images.dtype)
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+
+# ----------------------------------------------------------------------------------------------------
+# What a config builds
+# ----------------------------------------------------------------------------------------------------
+class Run:
+  """The pieces of a run a config determines: data, networks, optimizers, schedule, checkpoints.
+
+  ``create=False`` (``sample``, ``evaluate``) opens the workdir's checkpoints without creating
+  anything there, and skips damaged steps instead of setting them aside.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str, *, create: bool = True):
     config_lib.validate(config)
     self.config = config
     self.workdir = os.path.abspath(workdir)
+    self.create = create
     self.dataset = make_dataset(config)
     self.sample_shape = tuple(self.dataset.sample_shape)
     self.parallel = parallel_lib.DataParallel(config)
@@ -121,83 +129,51 @@ class Run:
           raise config_lib.ConfigError(
               f"batch_by_resolution: batch {b} at {res}x{res} does not split evenly over "
               f"{self.parallel.num_devices} devices")
-    self.checkpoints = ocp.CheckpointManager(
-        os.path.join(self.workdir, "checkpoints"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=config.max_to_keep, create=True))
+    self.checkpoints = ckpt_lib.Checkpoints(self.workdir, config.keep_checkpoints, create=False)
 
+  # --- state and checkpoints
   def fresh_state(self) -> state_lib.GANState:
     return state_lib.init_state(self.config, self.generator, self.critic, self.g_tx, self.d_tx,
                                 self.sample_shape)
 
-  def _restore_step(self, step: int) -> state_lib.GANState:
-    # Restore onto this process's first device whatever the topology that saved it (the state is
-    # replicated), so a run can resume on another number of devices or processes.
+  def abstract_state(self) -> state_lib.GANState:
+    """Shapes and dtypes of the state, on this process's first device (the state is replicated, so
+    a run can resume on another number of devices or processes)."""
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    abstract = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device),
-                            jax.eval_shape(self.fresh_state))
-    return self.checkpoints.restore(step, args=ocp.args.StandardRestore(abstract))
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device),
+                        jax.eval_shape(self.fresh_state))
 
-  @property
-  def _checksum_path(self) -> str:
-    return os.path.join(self.workdir, "checkpoints.sha256.json")
+  def state_bytes(self) -> int:
+    return sum(math.prod(x.shape) * x.dtype.itemsize for x in jax.tree.leaves(self.abstract_state()))
 
-  def _checksums(self) -> dict[str, str]:
-    try:
-      with open(self._checksum_path) as f:
-        return json.load(f)
-    except (OSError, ValueError):
-      return {}
+  def checkpoint_steps(self) -> list[int]:
+    return self.checkpoints.all_steps()
 
-  def _step_dir(self, step: int) -> str:
-    return os.path.join(str(self.checkpoints.directory), str(step))
+  def latest_step(self) -> int | None:
+    return self.checkpoints.latest_step()
 
   def restore(self, step: int | None = None) -> state_lib.GANState | None:
     """The state of checkpoint ``step`` on this process's first device; by default the newest
-    checkpoint that verifies and restores. A newest checkpoint whose SHA-256 does not match the one
-    recorded at save time, or that fails to restore, is skipped with a warning naming it. None when
-    the workdir has no checkpoint; :class:`CheckpointError` when it has some and none restores (never a
-    silent fresh start over a workdir with checkpoints)."""
-    steps = sorted(self.checkpoints.all_steps(), reverse=True) if step is None else [step]
-    if not steps:
-      return None
-    recorded = self._checksums()
-    problems = []
-    for s in steps:
-      digest = recorded.get(str(s))
-      if digest is not None and _tree_digest(self._step_dir(s)) != digest:
-        problems.append(f"step {s}: files do not match their SHA-256 recorded at save time")
-        _warn(f"checkpoint {self._step_dir(s)} is damaged (SHA-256 mismatch); trying an older one")
-        continue
-      try:
-        return self._restore_step(s)
-      except Exception as e:  # pylint: disable=broad-except  # any failure: try the next one
-        problems.append(f"step {s}: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
-        _warn(f"checkpoint {self._step_dir(s)} failed to restore ({problems[-1]}); trying an "
-              f"older one")
-    raise CheckpointError(f"no checkpoint in {self.checkpoints.directory} restores ("
-                          f"{'; '.join(problems)}); move the folder away to start afresh")
+    checkpoint that passes its check and restores (see :meth:`jaxgan.checkpoints.Checkpoints.restore`).
+    None when the workdir has no checkpoint; :class:`CheckpointError` when it has some and none
+    restores (never a silent fresh start over a workdir with checkpoints)."""
+    return self.checkpoints.restore(self.abstract_state(), step, set_aside=self.create)
 
   def save(self, state) -> None:
-    """Checkpoints the (device-placed) train state, refusing one with non-finite parameters, waits
-    for the write, and records the SHA-256 of its files."""
+    """Checkpoints the (device-placed) train state, refusing one with non-finite parameters; returns
+    once it is on disk with its digest recorded (:class:`CheckpointError` if it is not). The first
+    checkpoint of a workdir writes ``config.json`` just before it."""
     host = self.parallel.host_state(state)
     finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves((host.g_params,
                                                                            host.d_params)))
     if not finite:
       raise NonFiniteError(f"parameters are not finite at step {int(host.step)}; the checkpoint "
-                           f"of step {self.checkpoints.latest_step()} is kept")
-    step = int(host.step)
-    self.checkpoints.save(step, args=ocp.args.StandardSave(self.parallel.checkpoint_state(state)))
-    self.checkpoints.wait_until_finished()
-    if self.parallel.is_main:
-      kept = {str(s) for s in self.checkpoints.all_steps()}
-      sums = {k: v for k, v in self._checksums().items() if k in kept}
-      sums[str(step)] = _tree_digest(self._step_dir(step))
-      tmp = self._checksum_path + ".tmp"
-      with open(tmp, "w") as f:
-        json.dump(sums, f, indent=1, sort_keys=True)
-      os.replace(tmp, self._checksum_path)
+                           f"of step {self.latest_step()} is kept")
+    if self.latest_step() is None:
+      write_config(self)
+    self.checkpoints.save(int(host.step), self.parallel.checkpoint_state(state))
 
+  # --- samples and batches
   def stage_of(self, state) -> tuple[int | None, float | None]:
     """(stage, alpha) of the last step ``state`` completed (None, None without progressive growing)."""
     if self.schedule is None:
@@ -216,6 +192,10 @@ class Run:
                                               alpha=alpha)))
     return np.concatenate(out).astype(np.float32)
 
+  def real_samples(self, num: int, resolution: int) -> np.ndarray:
+    """``num`` real images of the evaluation stream (seed ``config.seed``) at ``resolution``."""
+    return downscale(self.dataset.sample(num, self.config.seed), resolution)
+
   def real_batch(self, step: int) -> np.ndarray:
     """The real images of ``step`` (global batch), at the stage's resolution for progressive runs."""
     c = self.config
@@ -225,198 +205,92 @@ class Run:
     return downscale(self.dataset.batch(step, c.n_critic, b), self.schedule.resolutions[stage])
 
 
-def _check_config_matches(workdir: str, config: ml_collections.ConfigDict) -> None:
+def load_workdir_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a workdir's checkpoints were made with (its ``config.json``), validated; fields added
+  since take their defaults, renamed ones their new name."""
   path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    saved = json.load(f)
+  if not os.path.isfile(path):
+    raise config_lib.ConfigError(f"workdir: no run in '{workdir}' (no config.json); train first")
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+  except (OSError, ValueError) as e:
+    raise config_lib.ConfigError(f"workdir: cannot read '{path}': {e}") from None
+  config = config_lib.base_config()
+  config.update(config_lib.migrate_fields(saved))
+  return config_lib.validate(config)
+
+
+def open_run(workdir: str) -> Run:
+  """The run of an existing workdir for ``sample`` / ``evaluate``: its config, nothing created."""
+  return Run(load_workdir_config(workdir), workdir, create=False)
+
+
+def write_config(run: Run) -> None:
+  if run.parallel.is_main:
+    ckpt_lib.write_atomically(os.path.join(run.workdir, "config.json"),
+                              json.dumps(run.config.to_dict(), indent=2, sort_keys=True))
+
+
+def _check_config_matches(run: Run) -> None:
+  """A workdir with checkpoints resumes only with the config they were made with."""
+  if not run.checkpoint_steps() and not run.checkpoints.damaged():
+    return  # a config.json without checkpoints is from a start that failed: not binding
+  path = os.path.join(run.workdir, "config.json")
+  if not os.path.isfile(path):
+    raise config_lib.ConfigError(
+        f"workdir: '{run.workdir}' has checkpoints but no config.json (the config they were made "
+        f"with); put it back, or use another --workdir")
+  saved = load_workdir_config(run.workdir).to_dict()
+  config = run.config
   for field, value in config.to_dict().items():
     # num_steps may grow on resume, except where the learning-rate schedule is a function of it.
     if field in _OUTPUT_FIELDS and not (field == "num_steps" and config.lr_schedule != "constant"):
       continue
     if field in saved and saved[field] != value:
       raise config_lib.ConfigError(
-          f"{field}: the checkpoints in {workdir} were made with {field}={saved[field]!r}, not "
+          f"{field}: the checkpoints in {run.workdir} were made with {field}={saved[field]!r}, not "
           f"{value!r}; use another --workdir or the same config")
 
 
-def _format_duration(seconds: float) -> str:
-  seconds = int(max(seconds, 0))
-  h, rem = divmod(seconds, 3600)
-  m, s = divmod(rem, 60)
-  return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+def open_workdir(run: Run) -> ckpt_lib.WorkdirLock | None:
+  """Process 0: checks the workdir (writable, space, see :func:`jaxgan.checkpoints.check_workdir`),
+  takes its lock and checks the config against its checkpoints. Returns the held lock (None on
+  other processes); one-line :class:`~jaxgan.config.ConfigError` on failure, before any compile."""
+  if not run.parallel.is_main:
+    return None
+  ckpt_lib.check_workdir(run.workdir, 2 * run.state_bytes() + _LOG_BYTES)
+  lock = ckpt_lib.WorkdirLock(run.workdir).acquire()
+  try:
+    run.checkpoints = ckpt_lib.Checkpoints(run.workdir, run.config.keep_checkpoints, create=True)
+    _check_config_matches(run)
+    if run.checkpoint_steps():
+      write_config(run)  # same computation; records the output fields of this run
+  except BaseException:
+    lock.release()
+    raise
+  return lock
 
 
-def _check_finite(step: int, metrics: dict[str, float], run: Run) -> None:
-  names = {"critic_loss": "critic loss", "penalty": "gradient penalty", "g_loss": "generator loss",
-           "critic_total": "critic loss (total)", "grad_norm": "critic input-gradient norm"}
-  for key, label in names.items():
-    if key in metrics and not math.isfinite(metrics[key]):
-      raise NonFiniteError(
-          f"the {label} is {metrics[key]} at step {step}; stopping. The last good checkpoint "
-          f"(step {run.checkpoints.latest_step()}) is kept in {run.checkpoints.directory}")
+# ----------------------------------------------------------------------------------------------------
+# The compiled step and the input
+# ----------------------------------------------------------------------------------------------------
+def make_batch_fn(run: Run) -> Callable[[int], jax.Array]:
+  """The input pipeline of the loop: ``batch(step)``, the real batch of ``step`` placed on the
+  devices (each process places only its rows). A pure function of (seed, step), so a resumed run
+  needs no iterator state; a prefetching pipeline replaces this one function."""
+  return lambda step: run.parallel.put_batch(run.real_batch(step))
 
 
-def _conv_specs(critic, state: state_lib.GANState, sample_shape) -> dict[str, dict[str, Any]]:
-  """Input shape, strides and padding of each spectrally normalised convolution of the critic, read
-  by intercepting its calls during a shape-only trace (no compile, no FLOPs)."""
-  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
-  import flax.linen as nn  # pylint: disable=import-outside-toplevel
-  specs = {}
+class CompiledSteps:
+  """The compiled train step (one per progressive stage), compiled ahead of time for the placements
+  of ``state`` and of ``batch_fn``'s batches. While a stage trains, the next stage's step compiles in
+  a background thread, so a stage change does not stall. ``get(step)`` is the step function of that
+  step: ``fn(state, batch, *scalars(step)) -> (state, metrics)``."""
 
-  def interceptor(next_fun, args, kwargs, context):
-    module = context.module
-    if context.method_name == "__call__" and isinstance(module, (spectral.SNConv,
-                                                                 spectral.SNConvTranspose)):
-      kind = "conv" if isinstance(module, spectral.SNConv) else "conv_transpose"
-      specs["/".join(module.path)] = dict(input_shape=tuple(args[0].shape[1:]),
-                                          strides=module.strides, padding=module.padding, kind=kind)
-    return next_fun(*args, **kwargs)
-
-  with nn.intercept_methods(interceptor):
-    jax.eval_shape(lambda x: step_lib.critic_scores(critic, state, x),
-                   jax.ShapeDtypeStruct((1, *sample_shape), jnp.float32))
-  return specs
-
-
-def spectral_audit(run: Run, state: state_lib.GANState) -> dict[str, dict[str, float]]:
-  """Per spectrally normalised critic layer: the running sigma estimate, the exact largest singular
-  value of the reshaped kernel (SVD), and for convolutions the true operator norm of the strided,
-  padded convolution (power iteration on the convolution and its transpose)."""
-  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
-  return spectral.spectral_audit(state.d_params, state.d_state.get("spectral", {}),
-                                 _conv_specs(run.critic, state, run.sample_shape))
-
-
-def downscale(images: np.ndarray, resolution: int) -> np.ndarray:
-  """Box-filter [..., S, S, C] images down to ``resolution`` (PGGAN's average pooling)."""
-  size = images.shape[-2]
-  if size == resolution:
-    return images
-  f = size // resolution
-  shape = images.shape[:-3] + (resolution, f, resolution, f, images.shape[-1])
-  return images.reshape(shape).mean(axis=(-4, -2)).astype(images.dtype)
-
-
-def evaluate(run: Run, state: state_lib.GANState, tag: str | None = None) -> dict[str, Any]:
-  """The config's metrics for ``state`` and a picture in ``samples/``; returns the record."""
-  from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
-  from jaxgan.metrics import modes as mode_metrics  # pylint: disable=import-outside-toplevel
-
-  config = run.config
-  step = int(state.step)
-  tag = tag or f"{step:07d}"
-  fake = run.samples(state, config.eval_samples, seed=config.seed + 1)
-  record: dict[str, Any] = {"kind": "eval", "step": step, "num_samples": int(fake.shape[0]),
-                            "generator": "ema" if state.g_ema else "raw"}
-  sample_dir = os.path.join(run.workdir, "samples")
-  if run.sample_shape == (2,):
-    real = run.dataset.sample(config.eval_samples, config.seed)
-    modes = run.dataset.modes
-    if modes is not None:
-      m = mode_metrics.mode_metrics(fake, modes.centers, modes.std)
-      record.update({k: m[k] for k in ("modes_captured", "num_modes", "high_quality_fraction",
-                                       "kl_to_uniform")})
-      record["protocol"] = ("PacGAN: high quality = within 3 std of the nearest mode; a mode is "
-                            "captured by >= 1 high-quality sample")
-    from jaxgan.metrics import w1  # pylint: disable=import-outside-toplevel
-    n = min(1000, len(fake), len(real))
-    if np.all(np.isfinite(fake[:n])):
-      record["w1"] = float(w1.exact_w1(fake[:n], real[:n]))
-      record["w1_protocol"] = {"metric": "w1", "num_real": n, "num_fake": n,
-                               "solver": "POT ot.emd2" if w1.pot_available() else
-                               "scipy linear_sum_assignment", "generator": record["generator"]}
-    extent = plots.toy_extent(real, None if modes is None else modes.centers)
-    xs, ys, points = plots.critic_grid(extent, n=100)
-    values = np.asarray(step_lib.critic_scores(run.critic, state, jnp.asarray(points)))
-    path = plots.plot_toy(os.path.join(sample_dir, f"{tag}.png"), fake[:1000], real[:1000],
-                          critic=(xs, ys, values.reshape(len(ys), len(xs))),
-                          centers=None if modes is None else modes.centers,
-                          title=f"{config.name} step {step}")
-  else:
-    stage, alpha = run.stage_of(state)
-    if stage is not None:
-      record.update({"stage": stage, "alpha": alpha,
-                     "resolution": run.schedule.resolutions[stage]})
-    if fake.shape[1] >= 7:
-      from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
-      n = min(config.eval_samples, 512)
-      real = downscale(run.dataset.sample(n, config.seed), fake.shape[1])
-      result = swd.sliced_wasserstein_distance(real, fake[:n], seed=config.seed)
-      record["swd_x1e3"] = [float(v) for v in result["per_level"]]
-      record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
-      record["swd_mean_x1e3"] = float(result["mean"])
-    from jaxgan.metrics import evaluation  # pylint: disable=import-outside-toplevel
-    generator = "ema" if state.g_ema else "raw"
-    if config.inception_weights and fake.shape[-1] in (1, 3):
-      record.update(evaluation.inception_metrics(
-          run.workdir, config.dataset, config.inception_weights,
-          lambda n: downscale(run.dataset.sample(n, config.seed), fake.shape[1]), fake, generator,
-          num_real=config.eval_samples))
-    if config.dataset == "digits" and fake.shape[1:] == run.sample_shape:
-      record.update(evaluation.digits_metrics(run.dataset.sample(config.eval_samples, config.seed),
-                                              fake, generator))
-      m = digit_metrics.digit_metrics(fake)
-      record.update({"digits_covered": m["digits_covered"],
-                     "class_histogram": [int(c) for c in m["class_histogram"]],
-                     "max_class_fraction": m["max_class_fraction"],
-                     "kl_to_uniform": m["kl_to_uniform"]})
-    path = plots.save_image_grid(os.path.join(sample_dir, f"{tag}.png"), fake[:100],
-                                 title=f"{config.name} step {step}")
-  record["picture"] = os.path.relpath(path, run.workdir)
-  if config.spectral_norm:
-    record["spectral_audit"] = spectral_audit(run, state)
-  return record
-
-
-class _Writer:
-  """The run's logs (process 0 only): ``metrics.jsonl`` and TensorBoard event files in ``tb/``
-  (written by tensorboardX, no TensorFlow needed): every numeric field as a scalar under its kind
-  ('train/critic_loss', 'eval/high_quality_fraction', ...) and each evaluation's picture as an image."""
-
-  def __init__(self, workdir: str):
-    from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
-    self.workdir = workdir
-    self.jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")  # pylint: disable=consider-using-with
-    self.tb = SummaryWriter(os.path.join(workdir, "tb"))
-
-  def write(self, record: dict[str, Any]) -> None:
-    self.jsonl.write(json.dumps(jsonable(record)) + "\n")
-    self.jsonl.flush()
-    kind, step = record.get("kind", "train"), int(record["step"])
-    for key, value in record.items():
-      if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and key != "step":
-        if math.isfinite(float(value)):
-          self.tb.add_scalar(f"{kind}/{key}", float(value), step)
-    if "picture" in record:
-      from PIL import Image  # pylint: disable=import-outside-toplevel
-      with Image.open(os.path.join(self.workdir, record["picture"])) as im:
-        self.tb.add_image("samples", np.asarray(im.convert("RGB")), step, dataformats="HWC")
-    self.tb.flush()
-
-  def close(self) -> None:
-    self.jsonl.close()
-    self.tb.close()
-
-
-def jsonable(record: dict[str, Any]) -> dict[str, Any]:
-  out = {}
-  for k, v in record.items():
-    if isinstance(v, (np.floating, np.integer)):
-      v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-      v = str(v)
-    out[k] = v
-  return out
-
-
-class _CompiledSteps:
-  """The compiled train step (one per progressive stage), compiled ahead of time. While a stage
-  trains, the next stage's step compiles in a background thread, so a stage change does not stall."""
-
-  def __init__(self, run: Run, state, batch_fn):
-    self.run, self.batch_fn = run, batch_fn
+  def __init__(self, run: Run, state, batch_fn: Callable[[int], jax.Array] | None = None):
+    self.run = run
+    self.batch_fn = batch_fn or make_batch_fn(run)
     self.abstract_state = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
     self.compiled: dict[int | None, Any] = {}
@@ -450,139 +324,197 @@ class _CompiledSteps:
     return self.compiled[stage]
 
 
+def compile_train_step(run: Run, state, step: int = 0) -> Callable:
+  """The compiled step function of ``step`` for the device-placed ``state`` (benchmarks, tests):
+  ``fn(state, make_batch_fn(run)(step)) -> (state, metrics)``."""
+  return CompiledSteps(run, state).get(step)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The loop
+# ----------------------------------------------------------------------------------------------------
+class _StopSignals:
+  """SIGTERM / SIGINT set a flag the loop reads after each step (it then saves and stops); during
+  the final evaluation (``immediate``) they stop at once, the final checkpoint being on disk."""
+
+  def __init__(self):
+    self.received: list[int] = []
+    self.immediate_step: int | None = None
+    self._old = {}
+
+  def _handle(self, signum, frame):
+    del frame
+    self.received.append(signum)
+    if self.immediate_step is not None:
+      raise Preempted(signum, self.immediate_step, " during the final evaluation")
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def __exit__(self, *exc):
+    for sig, handler in self._old.items():
+      signal.signal(sig, handler)
+
+  def __bool__(self):
+    return bool(self.received)
+
+
+class _Logs:
+  """The loop's outputs on process 0: progress lines, ``metrics.jsonl`` / TensorBoard records."""
+
+  def __init__(self, run: Run, start: int):
+    self.run, self.start, self.t0 = run, start, time.time()
+    self.writer = writers.MetricsWriter(run.workdir, start) if run.parallel.is_main else None
+
+  def train(self, done: int, metrics: dict[str, float]) -> None:
+    c, par = self.run.config, self.run.parallel
+    rate = (done - self.start) / max(time.time() - self.t0, 1e-9)
+    eta = (c.num_steps - done) / max(rate, 1e-9)
+    _log(f"step {done:>6}/{c.num_steps} | critic {metrics['critic_loss']:+.4f} "
+         f"gp {metrics['penalty']:.4f} G {metrics['g_loss']:+.4f} | W {metrics['w_estimate']:+.4f} "
+         f"|grad| {metrics['grad_norm']:.3f} | {rate:.1f} steps/s "
+         f"{rate * c.batch_size * c.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
+         f" | {par.num_devices} dev x {par.num_processes} proc")
+    self.write({"kind": "train", "step": done, **metrics, "steps_per_s": rate,
+                "num_devices": par.num_devices, "num_processes": par.num_processes})
+
+  def eval(self, state, tag: str | None = None) -> dict[str, Any] | None:
+    if not self.run.parallel.is_main:
+      return None
+    record = evaluation.evaluate(self.run, self.run.parallel.host_state(state), tag=tag)
+    self.write(record)
+    _log(f"[eval] {writers.eval_summary(record)}")
+    return record
+
+  def write(self, record: dict[str, Any]) -> None:
+    if self.writer is not None:
+      self.writer.write(record)
+
+  def close(self) -> None:
+    if self.writer is not None:
+      self.writer.close()
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(max(seconds, 0))
+  h, rem = divmod(seconds, 3600)
+  m, s = divmod(rem, 60)
+  return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _check_finite(step: int, metrics: dict[str, float], run: Run) -> None:
+  names = {"critic_loss": "critic loss", "penalty": "gradient penalty", "g_loss": "generator loss",
+           "critic_total": "critic loss (total)", "grad_norm": "critic input-gradient norm"}
+  for key, label in names.items():
+    if key in metrics and not math.isfinite(metrics[key]):
+      raise NonFiniteError(
+          f"the {label} is {metrics[key]} at step {step}; stopping. The last good checkpoint "
+          f"(step {run.latest_step()}) is kept in {run.checkpoints.directory}")
+
+
+def _reset_optimizers_at_stage_change(run: Run, state, step: int):
+  """PGGAN: both Adam states restart when a new resolution begins (as the official code does)."""
+  if run.schedule is None or not run.schedule.resets_optimizer(step):
+    return state
+  phase = run.schedule.phase(step)
+  res = run.schedule.resolutions[phase.stage]
+  _log(f"[jaxgan] step {step}: {res}x{res} {'fade-in' if phase.fade else 'stable phase'} "
+       f"begins; both Adam states reset (as the official PGGAN code does at each level change)")
+  host = run.parallel.host_state(state)
+  return run.parallel.put_state(host.replace(g_opt_state=run.g_tx.init(host.g_params),
+                                             d_opt_state=run.d_tx.init(host.d_params)))
+
+
+def train_loop(run: Run, state, start: int, steps: CompiledSteps, logs: _Logs,
+               stop: _StopSignals):
+  """Steps ``start .. num_steps`` with their logs, evaluations and checkpoints; returns the state."""
+  c, par = run.config, run.parallel
+  batch = steps.batch_fn
+  for step in range(start, c.num_steps):
+    state = _reset_optimizers_at_stage_change(run, state, step)
+    state, metrics = steps.get(step)(state, batch(step), *steps.scalars(step))
+    done = step + 1
+    if stop:  # preemption: save this step, then stop
+      _check_finite(done, par.metrics(metrics), run)
+      run.save(state)
+      raise Preempted(stop.received[0], done)
+    log_now = done % c.log_every == 0 or done == c.num_steps
+    checkpoint_now = done % c.checkpoint_every == 0 and done != c.num_steps
+    if log_now or checkpoint_now:
+      host = par.metrics(metrics)
+      _check_finite(done, host, run)
+      if log_now:
+        logs.train(done, host)
+    if c.eval_every and done % c.eval_every == 0 and done != c.num_steps:
+      logs.eval(state)
+    if checkpoint_now:
+      run.save(state)
+  return state
+
+
+def _describe(run: Run, state, start: int) -> None:
+  c = run.config
+  if start:
+    _log(f"[jaxgan] {c.name}: resuming from the checkpoint of step {start} in {run.workdir}")
+  else:
+    _log(f"[jaxgan] {c.name}: new run in {run.workdir}")
+  objective = c.loss + (f" + {c.gp_weight:g}*GP" if c.gp_weight > 0 else "")
+  objective += f" + clip {c.clip_value:g}" if c.clip_value > 0 else ""
+  objective += " + SN" if c.spectral_norm else ""
+  _log(f"[jaxgan] {objective} on {c.dataset}, model {c.model} "
+       f"(G {state_lib.num_parameters(state.g_params):,} / D "
+       f"{state_lib.num_parameters(state.d_params):,} parameters), batch {c.batch_size}, "
+       f"n_critic {c.n_critic}, {c.num_steps} steps, critic loop "
+       f"{step_lib.resolve_critic_loop(c)}, convolutions "
+       f"{models.layers.resolve_conv_impl(c.conv_impl)}, {run.parallel.describe()}")
+  if start >= c.num_steps:
+    _log(f"[jaxgan] already at step {start} >= num_steps {c.num_steps}; evaluating only")
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
-  """Trains ``config`` in ``workdir`` (resuming from its newest checkpoint) and evaluates it.
+  """Trains ``config`` in ``workdir`` (resuming from its newest good checkpoint) and evaluates it.
 
   Returns:
     The final train state (on this process's default device).
   """
   run = Run(config, workdir)
-  par = run.parallel
-  if par.is_main:
-    os.makedirs(run.workdir, exist_ok=True)
-    _check_config_matches(run.workdir, config)
-    with open(os.path.join(run.workdir, "config.json"), "w") as f:
-      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
-
-  host_state = run.restore()
-  if host_state is None:
-    host_state = run.fresh_state()
-    _log(f"[jaxgan] {config.name}: new run in {run.workdir}")
-  else:
-    _log(f"[jaxgan] {config.name}: resuming from the checkpoint of step {int(host_state.step)} in "
-         f"{run.workdir}")
-  start = int(host_state.step)
-  objective = config.loss + (f" + {config.gp_weight:g}*GP" if config.gp_weight > 0 else "")
-  objective += f" + clip {config.clip_value:g}" if config.clip_value > 0 else ""
-  objective += " + SN" if config.spectral_norm else ""
-  _log(f"[jaxgan] {objective} on {config.dataset}, model {config.model} "
-       f"(G {state_lib.num_parameters(host_state.g_params):,} / D "
-       f"{state_lib.num_parameters(host_state.d_params):,} parameters), batch {config.batch_size}, "
-       f"n_critic {config.n_critic}, {config.num_steps} steps, critic loop "
-       f"{step_lib.resolve_critic_loop(config)}, convolutions "
-       f"{models.layers.resolve_conv_impl(config.conv_impl)}, {par.describe()}")
-
-  metrics_path = os.path.join(run.workdir, "metrics.jsonl")
-  if start >= config.num_steps:
-    _log(f"[jaxgan] already at step {start} >= num_steps {config.num_steps}; evaluating only")
-
-  def batch(step):
-    return par.put_batch(run.real_batch(step))
-
-  state = par.put_state(host_state)
-  del host_state
-  steps = _CompiledSteps(run, state, batch)
-  if start < config.num_steps:
-    t_compile = time.time()
-    steps.get(start)
-    _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
-    if run.schedule is not None:
-      _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
-
-  # Only process 0 writes files; every process runs the same steps and checkpoint calls.
-  writer = _Writer(run.workdir) if par.is_main else None
-
-  def write(record):
-    if writer is not None:
-      writer.write(record)
-
-  # Preemption: SIGTERM / SIGINT set a flag; the loop saves the current step and stops.
-  stop = []
-  handlers = {}
-  if threading.current_thread() is threading.main_thread():
-    for sig in (signal.SIGTERM, signal.SIGINT):
-      handlers[sig] = signal.signal(sig, lambda signum, frame: stop.append(signum))
-
+  lock = open_workdir(run)
   try:
-    t0, s0 = time.time(), start
-    for step in range(start, config.num_steps):
-      if run.schedule is not None and run.schedule.resets_optimizer(step):
-        phase = run.schedule.phase(step)
-        res = run.schedule.resolutions[phase.stage]
-        _log(f"[jaxgan] step {step}: {res}x{res} {'fade-in' if phase.fade else 'stable phase'} "
-             f"begins; both Adam states reset (as the official PGGAN code does at each level change)")
-        host = par.host_state(state)
-        state = par.put_state(host.replace(g_opt_state=run.g_tx.init(host.g_params),
-                                           d_opt_state=run.d_tx.init(host.d_params)))
-      state, metrics = steps.get(step)(state, batch(step), *steps.scalars(step))
-      done = step + 1
-      if stop:
-        _check_finite(done, par.metrics(metrics), run)
-        run.save(state)
-        raise Preempted(stop[0], done)
-      checkpoint_now = done % config.checkpoint_every == 0 and done != config.num_steps
-      if done % config.log_every == 0 or done == config.num_steps or checkpoint_now:
-        host = par.metrics(metrics)
-        _check_finite(done, host, run)
-      if done % config.log_every == 0 or done == config.num_steps:
-        now = time.time()
-        rate = (done - s0) / max(now - t0, 1e-9)
-        eta = (config.num_steps - done) / max(rate, 1e-9)
-        _log(f"step {done:>6}/{config.num_steps} | critic {host['critic_loss']:+.4f} "
-             f"gp {host['penalty']:.4f} G {host['g_loss']:+.4f} | W {host['w_estimate']:+.4f} "
-             f"|grad| {host['grad_norm']:.3f} | {rate:.1f} steps/s "
-             f"{rate * config.batch_size * config.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
-             f" | {par.num_devices} dev x {par.num_processes} proc")
-        write({"kind": "train", "step": done, **host, "steps_per_s": rate,
-               "num_devices": par.num_devices, "num_processes": par.num_processes})
-      if (config.eval_every and done % config.eval_every == 0 and done != config.num_steps
-          and par.is_main):
-        record = evaluate(run, par.host_state(state))
-        write(record)
-        _log(f"[eval] {summary(record)}")
-      if checkpoint_now:
-        run.save(state)
-    if start < config.num_steps or run.checkpoints.latest_step() is None:
-      run.save(state)
-    run.checkpoints.wait_until_finished()
-    final = par.host_state(state)
-    if par.is_main:
-      record = evaluate(run, final, tag="final")
-      write(record)
-      _log(f"[eval] {summary(record)}")
-      _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
-           f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
+    host_state = run.restore()
+    start = 0 if host_state is None else int(host_state.step)
+    if host_state is None:
+      host_state = run.fresh_state()
+    _describe(run, host_state, start)
+    state = run.parallel.put_state(host_state)
+    del host_state
+    steps = CompiledSteps(run, state)
+    if start < config.num_steps:
+      t_compile = time.time()
+      steps.get(start)
+      _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
+      if run.schedule is not None:
+        _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
+    logs = _Logs(run, start)
+    try:
+      with _StopSignals() as stop:
+        state = train_loop(run, state, start, steps, logs, stop)
+        if start < config.num_steps or run.latest_step() is None:
+          run.save(state)
+        stop.immediate_step = int(run.parallel.host_state(state).step)
+        if stop:
+          raise Preempted(stop.received[0], stop.immediate_step)
+        record = logs.eval(state, tag="final")
+        stop.immediate_step = None
+    finally:
+      logs.close()
+    if record is not None:
+      _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in "
+           f"{os.path.join(run.workdir, writers.METRICS_FILE)}, pictures in "
+           f"{os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
-    for sig, handler in handlers.items():
-      signal.signal(sig, handler)
-    if writer is not None:
-      writer.close()
-  return final
-
-
-def summary(record: dict[str, Any]) -> str:
-  parts = [f"step {record['step']}"]
-  if "modes_captured" in record:
-    parts.append(f"modes {record['modes_captured']}/{record['num_modes']}, high quality "
-                 f"{100 * record['high_quality_fraction']:.1f}%, KL {record['kl_to_uniform']:.3f}")
-  if "w1" in record:
-    parts.append(f"exact W1 {record['w1']:.4f}")
-  if "digits_covered" in record:
-    parts.append(f"digits covered {record['digits_covered']}/10, largest class "
-                 f"{100 * record['max_class_fraction']:.1f}%")
-  if "spectral_audit" in record:
-    audit = record["spectral_audit"].values()
-    parts.append("SN sigma(W/sigma_est) per layer " +
-                 " ".join(f"{a['normalized_sigma_svd']:.3f}" for a in audit))
-  parts.append(f"picture {record['picture']}")
-  return "; ".join(parts)
+    if lock is not None:
+      lock.release()
+  return run.parallel.host_state(state)

@@ -85,7 +85,7 @@ def test_injected_nan_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path,
   assert rc == 1
   assert "at step 6" in err and "critic loss" in err and "step 4" in err, err
   run = train_lib.Run(_config(num_steps=10, checkpoint_every=2), str(tmp_path))
-  assert run.checkpoints.latest_step() == 4
+  assert run.latest_step() == 4
   state = run.restore()
   assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(state.d_params))
 
@@ -105,7 +105,7 @@ def test_sigterm_mid_run_leaves_a_restorable_checkpoint(tmp_path):
   assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
   assert "SIGTERM" in err and "resume" in err
   run = train_lib.Run(_config(num_steps=100000, checkpoint_every=100000), str(tmp_path))
-  step = run.checkpoints.latest_step()
+  step = run.latest_step()
   assert step is not None and step > 0
   state = run.restore()
   assert int(state.step) == step
@@ -132,7 +132,7 @@ def test_generator_ema_matches_its_closed_form(tmp_path):
   """ema_t = d * ema_{t-1} + (1 - d) * theta_t, from ema_0 = theta_0: after the run, the EMA equals
   the closed form over the saved trajectory of generator parameters."""
   decay = 0.9
-  config = _config(num_steps=3, checkpoint_every=1, ema_decay=decay, max_to_keep=10)
+  config = _config(num_steps=3, checkpoint_every=1, ema_decay=decay, keep_checkpoints=10)
   train_lib.train_and_evaluate(config, str(tmp_path))
   run = train_lib.Run(config, str(tmp_path))
   thetas = [run.fresh_state().g_params] + [run.restore(step=s).g_params for s in (1, 2, 3)]

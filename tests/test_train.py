@@ -20,6 +20,7 @@ from jaxgan import models
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan import train as train_lib
+from jaxgan.metrics import evaluation
 
 TINY = {"hidden_dim": 32, "batch_size": 32, "eval_samples": 200, "log_every": 1}
 
@@ -273,7 +274,7 @@ def test_sn_configs_train_and_audit(name, overrides, tmp_path):
   state = train_lib.train_and_evaluate(config, str(tmp_path))
   u3 = jax.tree.map(np.asarray, state.d_state["spectral"])
   assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(u0), jax.tree.leaves(u3)))
-  record = train_lib.evaluate(run, state)
+  record = evaluation.evaluate(run, state)
   u_after_eval = jax.tree.map(np.asarray, state.d_state["spectral"])
   for a, b in zip(jax.tree.leaves(u3), jax.tree.leaves(u_after_eval)):
     np.testing.assert_array_equal(a, b)
@@ -309,7 +310,7 @@ def test_inception_metrics_in_evaluation(tmp_path, monkeypatch):
   assert os.path.exists(tmp_path / "run" / "reference_digits_10.npz")
   weights.write_bytes(b"another file")  # another hash: the cached reference must be refused
   with pytest.raises(ValueError, match="different protocol"):
-    train_lib.evaluate(train_lib.Run(config, str(tmp_path / "run")), state)
+    evaluation.evaluate(train_lib.Run(config, str(tmp_path / "run")), state)
 
 
 @pytest.mark.slow

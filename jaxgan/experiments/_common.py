@@ -23,6 +23,7 @@ import scipy.stats
 from matplotlib.figure import Figure
 
 from jaxgan import train as train_lib
+from jaxgan import writers
 from jaxgan.metrics import w1 as w1_lib
 
 LOG2 = math.log(2.0)
@@ -47,25 +48,9 @@ def prepare_workdir(workdir: str) -> str:
   return workdir
 
 
-def _plain(x: Any) -> Any:
-  """``x`` with numpy / jax scalars and arrays turned into JSON types (inf and nan as strings)."""
-  if isinstance(x, dict):
-    return {str(k): _plain(v) for k, v in x.items()}
-  if isinstance(x, (list, tuple)):
-    return [_plain(v) for v in x]
-  if isinstance(x, (np.ndarray, jax.Array)):
-    return _plain(np.asarray(x).tolist())
-  if isinstance(x, (np.floating, np.integer, np.bool_)):
-    x = x.item()
-  if isinstance(x, float) and not math.isfinite(x):
-    return str(x)
-  return x
-
-
 def write_json(path: str, obj: dict[str, Any]) -> str:
-  with open(path, "w") as f:
-    json.dump(_plain(obj), f, indent=1, sort_keys=True)
-  return path
+  """``obj`` as JSON (``jaxgan.writers.jsonable``: numpy/jax values plain, inf/nan as strings)."""
+  return writers.write_json(path, obj)
 
 
 def figure(width: float, height: float) -> Figure:
@@ -169,8 +154,8 @@ def checkpoint_samples(config: ml_collections.ConfigDict, workdir: str, steps: I
   (``jaxgan.train.Run.restore`` and ``Run.samples``; the EMA generator where the config keeps one).
   Steps without a checkpoint are skipped. With ``with_run`` returns ``(run, that dict)``: the
   ``jaxgan.train.Run`` has the networks (``run.critic``, ``run.generator``) and the dataset."""
-  run = train_lib.Run(config, workdir)
-  kept = set(run.checkpoints.all_steps())
+  run = train_lib.Run(config, workdir, create=False)
+  kept = set(run.checkpoint_steps())
   out = {}
   for step in steps:
     if step in kept:

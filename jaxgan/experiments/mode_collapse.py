@@ -67,7 +67,7 @@ def make_config(dataset: str, method: str, quick: bool, num_steps: int | None = 
   config.eval_every = every
   config.checkpoint_every = every
   config.log_every = every
-  config.max_to_keep = SNAPSHOTS + 2
+  config.keep_checkpoints = SNAPSHOTS + 2
   if dataset != "digits":
     config.eval_samples = EVAL_SAMPLES
   elif quick:

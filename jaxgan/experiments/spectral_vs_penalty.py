@@ -162,7 +162,7 @@ def run(quick: bool = False, workdir: str | None = None) -> dict:
     print(f"[{NAME}] training {config.name} ({label}) for {config.num_steps} steps", flush=True)
     records, seconds = _common.train(config, run_dir)
     final = _common.eval_records(records)[-1]
-    run = train_lib.Run(config, run_dir)
+    run = train_lib.Run(config, run_dir, create=False)
     state = run.restore()
     res[label] = {"config": config.name, "num_steps": config.num_steps, "train_seconds": seconds,
                   "lipschitz": lipschitz(run, state, jax.random.PRNGKey(7), 2500),

@@ -67,7 +67,7 @@ def configs(quick: bool):
     c.checkpoint_every = every
     c.eval_every = 0  # only the final evaluation: the checkpoints are measured here
     c.log_every = max(1, every // 5)
-    c.max_to_keep = CHECKPOINTS + 2
+    c.keep_checkpoints = CHECKPOINTS + 2
     c.eval_samples = 1000
   return {"wgan_gp": wgan, "gan": gan}
 

@@ -9,10 +9,15 @@
   not apply.
 
 Every value is returned as ``{name: value, name + "_protocol": Protocol.to_dict()}``.
+
+:func:`evaluate` is the whole evaluation of a train state (the record the trainer logs and
+``jaxgan evaluate`` prints), and :func:`spectral_audit` the check of every spectrally normalised
+critic layer.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from typing import Any
@@ -78,3 +83,125 @@ def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fa
       "inception_score_protocol": protocol_lib.Protocol(
           metric="is", **{**common, "num_real": 0, "reference_split": "none"}).to_dict(),
   }
+
+
+# ----------------------------------------------------------------------------------------------------
+# The evaluation the trainer and `jaxgan evaluate` run
+# ----------------------------------------------------------------------------------------------------
+def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
+  """The config's metrics for ``state`` and a picture in ``<workdir>/samples/``; returns the record.
+
+  ``run`` is a :class:`jaxgan.train.Run` (config, networks, dataset, workdir). 2-D data: PacGAN mode
+  coverage, exact W1 and the samples over the critic's value contour; images: SWD (side >= 7),
+  Inception metrics when configured, the digits FD and class coverage for digits, and a grid of
+  samples; with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
+  """
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from jaxgan import plots  # pylint: disable=import-outside-toplevel
+  from jaxgan import step as step_lib  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import modes as mode_metrics  # pylint: disable=import-outside-toplevel
+
+  config = run.config
+  step = int(state.step)
+  tag = tag or f"{step:07d}"
+  fake = run.samples(state, config.eval_samples, seed=config.seed + 1)
+  record: dict[str, Any] = {"kind": "eval", "step": step, "num_samples": int(fake.shape[0]),
+                            "generator": "ema" if state.g_ema else "raw"}
+  sample_dir = os.path.join(run.workdir, "samples")
+  if run.sample_shape == (2,):
+    real = run.dataset.sample(config.eval_samples, config.seed)
+    modes = run.dataset.modes
+    if modes is not None:
+      m = mode_metrics.mode_metrics(fake, modes.centers, modes.std)
+      record.update({k: m[k] for k in ("modes_captured", "num_modes", "high_quality_fraction",
+                                       "kl_to_uniform")})
+      record["protocol"] = ("PacGAN: high quality = within 3 std of the nearest mode; a mode is "
+                            "captured by >= 1 high-quality sample")
+    from jaxgan.metrics import w1  # pylint: disable=import-outside-toplevel
+    n = min(1000, len(fake), len(real))
+    if np.all(np.isfinite(fake[:n])):
+      record["w1"] = float(w1.exact_w1(fake[:n], real[:n]))
+      record["w1_protocol"] = {"metric": "w1", "num_real": n, "num_fake": n,
+                               "solver": "POT ot.emd2" if w1.pot_available() else
+                               "scipy linear_sum_assignment", "generator": record["generator"]}
+    extent = plots.toy_extent(real, None if modes is None else modes.centers)
+    xs, ys, points = plots.critic_grid(extent, n=100)
+    values = np.asarray(step_lib.critic_scores(run.critic, state, jnp.asarray(points)))
+    path = plots.plot_toy(os.path.join(sample_dir, f"{tag}.png"), fake[:1000], real[:1000],
+                          critic=(xs, ys, values.reshape(len(ys), len(xs))),
+                          centers=None if modes is None else modes.centers,
+                          title=f"{config.name} step {step}")
+  else:
+    stage, alpha = run.stage_of(state)
+    if stage is not None:
+      record.update({"stage": stage, "alpha": alpha,
+                     "resolution": run.schedule.resolutions[stage]})
+    resolution = fake.shape[1]
+    if resolution >= 7:
+      from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
+      n = min(config.eval_samples, 512)
+      real = run.real_samples(n, resolution)
+      result = swd.sliced_wasserstein_distance(real, fake[:n], seed=config.seed)
+      record["swd_x1e3"] = [float(v) for v in result["per_level"]]
+      record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
+      record["swd_mean_x1e3"] = float(result["mean"])
+    generator = record["generator"]
+    if config.inception_weights and fake.shape[-1] in (1, 3):
+      record.update(inception_metrics(
+          run.workdir, config.dataset, config.inception_weights,
+          lambda n: run.real_samples(n, resolution), fake, generator,
+          num_real=config.eval_samples))
+    if config.dataset == "digits" and fake.shape[1:] == run.sample_shape:
+      record.update(digits_metrics(run.dataset.sample(config.eval_samples, config.seed), fake,
+                                   generator))
+      m = digit_metrics.digit_metrics(fake)
+      record.update({"digits_covered": m["digits_covered"],
+                     "class_histogram": [int(c) for c in m["class_histogram"]],
+                     "max_class_fraction": m["max_class_fraction"],
+                     "kl_to_uniform": m["kl_to_uniform"]})
+    grid = {}
+    # The real-sample panel beside the generated grid: passed once plots.save_image_grid takes
+    # `real=` (added by the plots work of issue 17); until then the grid shows samples only.
+    if "real" in inspect.signature(plots.save_image_grid).parameters:
+      grid["real"] = run.real_samples(min(len(fake), 100), resolution)
+    path = plots.save_image_grid(os.path.join(sample_dir, f"{tag}.png"), fake[:100],
+                                 title=f"{config.name} step {step}", **grid)
+  record["picture"] = os.path.relpath(path, run.workdir)
+  if config.spectral_norm:
+    record["spectral_audit"] = spectral_audit(run, state)
+  return record
+
+
+def _conv_specs(critic, state, sample_shape) -> dict[str, dict[str, Any]]:
+  """Input shape, strides and padding of each spectrally normalised convolution of the critic, read
+  by intercepting its calls during a shape-only trace (no compile, no FLOPs)."""
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+  import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
+  from jaxgan import step as step_lib  # pylint: disable=import-outside-toplevel
+  specs = {}
+
+  def interceptor(next_fun, args, kwargs, context):
+    module = context.module
+    if context.method_name == "__call__" and isinstance(module, (spectral.SNConv,
+                                                                 spectral.SNConvTranspose)):
+      kind = "conv" if isinstance(module, spectral.SNConv) else "conv_transpose"
+      specs["/".join(module.path)] = dict(input_shape=tuple(args[0].shape[1:]),
+                                          strides=module.strides, padding=module.padding, kind=kind)
+    return next_fun(*args, **kwargs)
+
+  with nn.intercept_methods(interceptor):
+    jax.eval_shape(lambda x: step_lib.critic_scores(critic, state, x),
+                   jax.ShapeDtypeStruct((1, *sample_shape), jnp.float32))
+  return specs
+
+
+def spectral_audit(run, state) -> dict[str, dict[str, float]]:
+  """Per spectrally normalised critic layer: the running sigma estimate, the exact largest singular
+  value of the reshaped kernel (SVD), and for convolutions the true operator norm of the strided,
+  padded convolution (power iteration on the convolution and its transpose)."""
+  from jaxgan import spectral  # pylint: disable=import-outside-toplevel
+  return spectral.spectral_audit(state.d_params, state.d_state.get("spectral", {}),
+                                 _conv_specs(run.critic, state, run.sample_shape))
