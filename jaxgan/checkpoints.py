@@ -55,6 +55,10 @@ class CheckpointError(RuntimeError):
   """A checkpoint could not be written, or the workdir has checkpoints and none of them restores."""
 
 
+class WorkdirWriteError(RuntimeError):
+  """Writing the run's logs or pictures failed (e.g. the disk filled up); checkpoints are intact."""
+
+
 def warn(msg: str) -> None:
   print(f"[jaxgan] warning: {msg}", file=sys.stderr, flush=True)
 

@@ -65,7 +65,7 @@ def _train(args, overrides) -> int:
   workdir = args.workdir or config_lib.default_workdir(config)
   try:
     train.train_and_evaluate(config, workdir)
-  except (train.NonFiniteError, train.CheckpointError) as e:
+  except (train.NonFiniteError, train.CheckpointError, train.WorkdirWriteError) as e:
     print(f"jaxgan: stopped: {e}", file=sys.stderr)
     return 1
   except train.Preempted as e:
@@ -100,10 +100,10 @@ def _sample(args) -> int:
   import numpy as np  # pylint: disable=import-outside-toplevel
   if args.num < 1:
     return _fail(f"--num must be >= 1; got {args.num}")
-  if not args.out.endswith(".npy"):
-    return _fail(f"--out must be a .npy file; got '{args.out}'")
   if os.path.isdir(args.out):
     return _fail(f"--out: '{args.out}' is a directory; give a .npy file path")
+  if not args.out.endswith(".npy"):
+    return _fail(f"--out must be a .npy file; got '{args.out}'")
   run, state = _open_checkpoint(args.workdir, None)
   samples = run.samples(state, args.num, seed=args.seed)
   try:

@@ -26,6 +26,7 @@ Outputs in the workdir (written by process 0):
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import math
 import os
@@ -49,7 +50,7 @@ from jaxgan import parallel as parallel_lib
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan import writers
-from jaxgan.checkpoints import CheckpointError  # pylint: disable=unused-import  # raised from here
+from jaxgan.checkpoints import CheckpointError, WorkdirWriteError  # pylint: disable=unused-import  # raised here
 from jaxgan.metrics import evaluation
 
 # Fields that do not change what is computed: a resumed run may change them.
@@ -395,7 +396,10 @@ class _Logs:
 
   def close(self) -> None:
     if self.writer is not None:
-      self.writer.close()
+      try:
+        self.writer.close()
+      except OSError as e:  # the write that failed first has been reported
+        ckpt_lib.warn(f"closing the logs: {e.strerror or e}")
 
 
 def _format_duration(seconds: float) -> str:
@@ -474,6 +478,18 @@ def _describe(run: Run, state, start: int) -> None:
     _log(f"[jaxgan] already at step {start} >= num_steps {c.num_steps}; evaluating only")
 
 
+@contextlib.contextmanager
+def _write_errors_as_one_line(run: Run):
+  """A failed write of a log or picture (disk full, folder removed, ...) stops the run with one line;
+  the checkpoints written so far are intact."""
+  try:
+    yield
+  except OSError as e:
+    raise ckpt_lib.WorkdirWriteError(
+        f"cannot write {e.filename or 'in ' + run.workdir}: {e.strerror or e}; the checkpoint of "
+        f"step {run.latest_step()} is kept") from None
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
   """Trains ``config`` in ``workdir`` (resuming from its newest good checkpoint) and evaluates it.
 
@@ -497,9 +513,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
       if run.schedule is not None:
         _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
-    logs = _Logs(run, start)
+    with _write_errors_as_one_line(run):
+      logs = _Logs(run, start)
     try:
-      with _StopSignals() as stop:
+      with _StopSignals() as stop, _write_errors_as_one_line(run):
         state = train_loop(run, state, start, steps, logs, stop)
         if start < config.num_steps or run.latest_step() is None:
           run.save(state)

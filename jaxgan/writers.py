@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -102,11 +103,34 @@ class MetricsWriter:
       from PIL import Image  # pylint: disable=import-outside-toplevel
       with Image.open(os.path.join(self.workdir, record["picture"])) as im:
         self.tb.add_image("samples", np.asarray(im.convert("RGB")), step, dataformats="HWC")
-    self.tb.flush()
+    _bounded(self.tb.flush, os.path.join(self.workdir, "tb"))
 
   def close(self) -> None:
-    self.jsonl.close()
-    self.tb.close()
+    try:
+      self.jsonl.close()
+    finally:
+      _bounded(self.tb.close, os.path.join(self.workdir, "tb"))
+
+
+def _bounded(fn, path: str, seconds: float = 60.0) -> None:
+  """Runs ``fn`` (a TensorBoard flush or close) with a time limit: tensorboardX writes on a thread
+  of its own, and when a write there fails (e.g. a full disk) that thread dies and a flush would wait
+  for it forever. Raises OSError when it does not return in time."""
+  done = threading.Event()
+  errors = []
+
+  def target():
+    try:
+      fn()
+    except Exception as e:  # pylint: disable=broad-except  # re-raised below
+      errors.append(e)
+    done.set()
+
+  threading.Thread(target=target, daemon=True).start()
+  if not done.wait(seconds):
+    raise OSError(f"the TensorBoard writer of {path} stopped (a failed write?)")
+  if errors:
+    raise errors[0]
 
 
 def eval_summary(record: dict[str, Any]) -> str:

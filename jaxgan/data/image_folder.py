@@ -6,8 +6,9 @@ order of examples is that of :mod:`jaxgan.data.tfds` and :mod:`jaxgan.data.digit
 example ``g`` is row ``permutation_e[g % N]``, ``e = g // N``,
 ``permutation_e = np.random.default_rng([seed, e]).permutation(N)``.
 
-The folder is strict, checked when the dataset is built from the image headers (no pixels are
-decoded then): every image must be square, of mode ``RGB`` or ``L`` (8-bit grayscale), all of one
+The folder is strict, checked when the dataset is built: every image is decoded once then (so a file
+whose body is corrupt, e.g. a JPEG truncated after its header, is refused at start rather than at
+the step whose batch holds it), and every image must be square, of mode ``RGB`` or ``L`` (8-bit grayscale), all of one
 channel count, with side at least ``image_size``. Images of side ``image_size`` are used as they
 are, larger ones are resized to ``image_size`` with PIL's bicubic filter (antialiased). Nothing is
 cropped, padded, upsampled or converted: a folder that breaks a rule raises ``ValueError`` with one
@@ -62,7 +63,7 @@ class ImageFolder(ShuffledImages):
 
   def __init__(self, seed: int, data_dir: str | os.PathLike[str], image_size: int,
                cache_size: int = 1024) -> None:
-    """Lists and checks the folder (image headers only).
+    """Lists and checks the folder (every image decoded once).
 
     Args:
       seed: the non-negative seed of the shuffling.
@@ -105,6 +106,7 @@ class ImageFolder(ShuffledImages):
   def _header(path: pathlib.Path) -> tuple[str, tuple[int, int]]:
     try:
       with PIL.Image.open(path) as im:
+        im.load()  # decode the body too: a truncated or corrupt file fails here, at start
         return im.mode, im.size
     except (OSError, ValueError) as err:  # PIL.UnidentifiedImageError is an OSError.
       raise ValueError(f"image_folder: cannot read {str(path)!r} as an image "
