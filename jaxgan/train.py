@@ -336,7 +336,8 @@ def compile_train_step(run: Run, state, step: int = 0) -> Callable:
 # ----------------------------------------------------------------------------------------------------
 class _StopSignals:
   """SIGTERM / SIGINT set a flag the loop reads after each step (it then saves and stops); during
-  the final evaluation (``immediate``) they stop at once, the final checkpoint being on disk."""
+  the final evaluation (``immediate_step`` set) they stop the process at once (exit 128 + signal),
+  the final checkpoint being on disk."""
 
   def __init__(self):
     self.received: list[int] = []
@@ -347,7 +348,12 @@ class _StopSignals:
     del frame
     self.received.append(signum)
     if self.immediate_step is not None:
-      raise Preempted(signum, self.immediate_step, " during the final evaluation")
+      # Everything is on disk (the final checkpoint, each log record when written): stop now. An
+      # exception raised here could land in any callback (e.g. a garbage-collection hook) and be
+      # ignored, so this exits directly, with the status and line `jaxgan train` gives a Preempted.
+      print(f"jaxgan: {Preempted(signum, self.immediate_step, ' during the final evaluation')}",
+            file=sys.stderr, flush=True)
+      os._exit(128 + signum)  # pylint: disable=protected-access
 
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():

@@ -81,6 +81,14 @@ def _one_line(err: str) -> str:
 
 
 @pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+  """A 4-step run (checkpoints 2 and 4) made in this process: the default tests' workdir."""
+  workdir = tmp_path_factory.mktemp("small")
+  assert cli.main(_args(workdir, num_steps=4)) == 0
+  return workdir
+
+
+@pytest.fixture(scope="module")
 def reference(env, tmp_path_factory):
   """The uninterrupted run: STEPS steps, a checkpoint every 2."""
   workdir = tmp_path_factory.mktemp("reference")
@@ -112,6 +120,7 @@ needs_mount = pytest.mark.skipif(not _can_mount(), reason="no user + mount names
 # ----------------------------------------------------------------------------------------------------
 # Damaged checkpoints (issue item 1): set aside, never trusted later
 # ----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_damaged_newest_checkpoint_is_set_aside_and_two_reruns_finish_bit_exact(env, reference,
                                                                               tmp_path):
   """Issue 16's repro: a byte flipped in the newest checkpoint, then the same command twice. The
@@ -155,6 +164,7 @@ def test_damage_in_newest_and_older_checkpoints(env, reference, tmp_path, damage
   _assert_bit_exact(_state(reference), _state(tmp_path))
 
 
+@pytest.mark.slow
 def test_every_checkpoint_damaged_is_never_a_silent_fresh_start(env, tmp_path):
   assert _train(env, tmp_path, num_steps=2, checkpoint_every=100).returncode == 0
   _flip_byte(str(tmp_path / "checkpoints" / "2"))
@@ -165,8 +175,8 @@ def test_every_checkpoint_damaged_is_never_a_silent_fresh_start(env, tmp_path):
   assert "every checkpoint" in _one_line(again.stderr) and "set aside as damaged" in again.stderr
 
 
-def test_a_restore_without_the_checksum_file_says_so(env, reference, tmp_path, capsys):
-  shutil.copytree(reference, tmp_path / "run")
+def test_a_restore_without_the_checksum_file_says_so(small_run, tmp_path, capsys):
+  shutil.copytree(small_run, tmp_path / "run")
   os.remove(tmp_path / "run" / "checkpoints.sha256.json")
   assert cli.main(["sample", "--workdir", str(tmp_path / "run"), "--num", "3", "--out",
                    str(tmp_path / "s.npy")]) == 0
@@ -192,6 +202,7 @@ def test_kill_9_at_random_moments_resumes_bit_exact(env, reference, tmp_path):
   _assert_bit_exact(_state(reference), _state(workdir))
 
 
+@pytest.mark.slow
 def test_sigterm_during_final_evaluation_is_honoured(env, tmp_path):
   """The final checkpoint is on disk before the final evaluation; a SIGTERM there stops the run at
   once (exit 128 + 15) and a rerun evaluates."""
@@ -211,6 +222,7 @@ def test_sigterm_during_final_evaluation_is_honoured(env, tmp_path):
 # ----------------------------------------------------------------------------------------------------
 # Two trainers, broken workdirs, full disks
 # ----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_second_trainer_on_the_same_workdir_is_refused(env, reference, tmp_path):
   """While one trainer runs, a second on its workdir stops with one line naming the holder; after the
   first is killed (-9) its lock is not held any more and a rerun resumes bit-exact."""
@@ -317,6 +329,7 @@ def test_a_save_that_orbax_skips_is_not_reported(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------------------------------
 # config.json, sample / evaluate on missing or damaged steps
 # ----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_failed_start_does_not_poison_the_workdir(env, tmp_path):
   """A config.json left without checkpoints (a start that stopped before its first checkpoint) does
   not bind the next run; checkpoints without config.json refuse to resume."""
@@ -331,8 +344,8 @@ def test_a_failed_start_does_not_poison_the_workdir(env, tmp_path):
   assert r.returncode == 2 and "no config.json" in _one_line(r.stderr)
 
 
-def test_sample_and_evaluate_errors_are_one_line(reference, tmp_path, capsys):
-  run = shutil.copytree(reference, tmp_path / "run")
+def test_sample_and_evaluate_errors_are_one_line(small_run, tmp_path, capsys):
+  run = shutil.copytree(small_run, tmp_path / "run")
   out_dir = tmp_path / "out.npy"
   out_dir.mkdir()
   cases = [
@@ -350,7 +363,7 @@ def test_sample_and_evaluate_errors_are_one_line(reference, tmp_path, capsys):
   # The damaged older step is skipped, not moved, by sample; the newest good one is used.
   assert cli.main(["sample", "--workdir", str(run), "--num", "2", "--out",
                    str(tmp_path / "s.npy")]) == 0
-  assert f"step {STEPS}" in capsys.readouterr().out
+  assert f"step {steps[-1]}" in capsys.readouterr().out
   assert not (run / "damaged_checkpoints").exists()
 
 
