@@ -35,7 +35,9 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import socket
 import sys
@@ -362,11 +364,18 @@ class Checkpoints:
     if self._manager is None:
       self._open(create=True)
     latest = self.latest_step()
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.CRITICAL)  # orbax logs a failed write's traceback; we say it once
     try:
       saved = self._manager.save(step, args=ocp.args.StandardSave(state))
       self._manager.wait_until_finished()
     except Exception as e:  # pylint: disable=broad-except  # disk full, read-only, ...
+      # The failed write's other futures would print their tracebacks when collected.
+      logging.getLogger("asyncio").setLevel(logging.CRITICAL)
       raise CheckpointError(self._not_written(step, latest, e)) from None
+    finally:
+      absl_logger.setLevel(level)
     if not saved or not os.path.isdir(self.step_dir(step)):
       raise CheckpointError(self._not_written(
           step, latest, "orbax skipped the save" if not saved else "its folder is missing"))
@@ -384,7 +393,8 @@ class Checkpoints:
     if isinstance(cause, OSError):
       cause = _errstr(cause)
     elif isinstance(cause, Exception):
-      text = str(cause).splitlines()[0][:200] if str(cause) else ""
-      cause = f"{type(cause).__name__}: {text}"
+      text = str(cause).splitlines()[0] if str(cause) else ""
+      code = re.search(r"os_error_code='?(\d+)", text)
+      cause = os.strerror(int(code.group(1))) if code else f"{type(cause).__name__}: {text[:200]}"
     kept = "no earlier checkpoint" if latest is None else f"the checkpoint of step {latest} is kept"
     return f"the checkpoint of step {step} was not written to {self.directory} ({cause}); {kept}"

@@ -50,7 +50,7 @@ from jaxgan import parallel as parallel_lib
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan import writers
-from jaxgan.checkpoints import CheckpointError, WorkdirWriteError  # pylint: disable=unused-import  # raised here
+from jaxgan.checkpoints import CheckpointError, WorkdirWriteError  # pylint: disable=unused-import
 from jaxgan.metrics import evaluation
 
 # Fields that do not change what is computed: a resumed run may change them.
@@ -255,20 +255,23 @@ def _check_config_matches(run: Run) -> None:
 
 
 def open_workdir(run: Run) -> ckpt_lib.WorkdirLock | None:
-  """Process 0: checks the workdir (writable, space, see :func:`jaxgan.checkpoints.check_workdir`),
-  takes its lock and checks the config against its checkpoints. Returns the held lock (None on
-  other processes); one-line :class:`~jaxgan.config.ConfigError` on failure, before any compile."""
-  if not run.parallel.is_main:
-    return None
-  ckpt_lib.check_workdir(run.workdir, 2 * run.state_bytes() + _LOG_BYTES)
-  lock = ckpt_lib.WorkdirLock(run.workdir).acquire()
+  """Process 0 checks the workdir (writable, free space: :func:`jaxgan.checkpoints.check_workdir`),
+  takes its lock and checks the config against its checkpoints; every process then opens the
+  checkpoints (orbax synchronises them). Returns the held lock (None on other processes); a
+  one-line :class:`~jaxgan.config.ConfigError` on failure, before any compile."""
+  lock = None
+  if run.parallel.is_main:
+    ckpt_lib.check_workdir(run.workdir, 2 * run.state_bytes() + _LOG_BYTES)
+    lock = ckpt_lib.WorkdirLock(run.workdir).acquire()
   try:
     run.checkpoints = ckpt_lib.Checkpoints(run.workdir, run.config.keep_checkpoints, create=True)
-    _check_config_matches(run)
-    if run.checkpoint_steps():
-      write_config(run)  # same computation; records the output fields of this run
+    if run.parallel.is_main:
+      _check_config_matches(run)
+      if run.checkpoint_steps():
+        write_config(run)  # same computation; records the output fields of this run
   except BaseException:
-    lock.release()
+    if lock is not None:
+      lock.release()
     raise
   return lock
 

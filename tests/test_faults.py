@@ -140,6 +140,10 @@ def test_damaged_newest_checkpoint_is_set_aside_and_two_reruns_finish_bit_exact(
   steps = [r["step"] for r in map(json.loads, open(tmp_path / "metrics.jsonl"))
            if r["kind"] == "train"]
   assert steps == list(range(1, STEPS + 1))
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
+  acc = event_accumulator.EventAccumulator(str(tmp_path / "tb"))
+  acc.Reload()
+  assert [e.step for e in acc.Scalars("train/critic_loss")] == list(range(1, STEPS + 1))
 
 
 @pytest.mark.slow
@@ -260,6 +264,11 @@ def _in_namespace(script: str, env) -> subprocess.CompletedProcess:
 
 def _cli(workdir, **overrides) -> str:
   return " ".join([sys.executable, "-m", "jaxgan.cli"] + _args(workdir, **overrides))
+
+
+def test_a_workdir_path_that_is_not_utf8_is_one_line(tmp_path, capsys):
+  assert cli.main(_args(os.path.join(str(tmp_path), "w\udcff"))) == 2
+  assert "not valid UTF-8" in _one_line(capsys.readouterr().err)
 
 
 @needs_mount
