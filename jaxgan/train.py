@@ -229,6 +229,7 @@ def open_run(workdir: str) -> Run:
 
 def write_config(run: Run) -> None:
   if run.parallel.is_main:
+    os.makedirs(run.workdir, exist_ok=True)
     ckpt_lib.write_atomically(os.path.join(run.workdir, "config.json"),
                               json.dumps(run.config.to_dict(), indent=2, sort_keys=True))
 
