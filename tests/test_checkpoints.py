@@ -32,8 +32,10 @@ def _config(**overrides):
 
 
 def test_damaged_newest_checkpoint_falls_back_with_a_warning(tmp_path, capsys):
+  """The damaged step 4 is set aside (not deleted) and step 2 restored; the next run saves step 4
+  afresh (orbax would skip a save over the damaged folder) with the uninterrupted run's state."""
   config = _config(num_steps=4, checkpoint_every=2)
-  train_lib.train_and_evaluate(config, str(tmp_path))
+  uninterrupted = train_lib.train_and_evaluate(config, str(tmp_path))
   good = train_lib.Run(config, str(tmp_path)).restore(step=2)
   # Damage one file of the newest checkpoint (step 4) without changing its size.
   files = sorted(f for f in glob.glob(str(tmp_path / "checkpoints" / "4" / "**" / "*"),
@@ -45,10 +47,30 @@ def test_damaged_newest_checkpoint_falls_back_with_a_warning(tmp_path, capsys):
   capsys.readouterr()
   restored = train_lib.Run(config, str(tmp_path)).restore()
   err = capsys.readouterr().err
-  assert "checkpoints/4" in err and "damaged" in err
+  assert "checkpoints/4" in err and "damaged" in err and "set aside" in err
   assert int(restored.step) == 2
   for a, b in zip(jax.tree.leaves(good), jax.tree.leaves(restored)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  assert [d.split(".")[0] for d in os.listdir(tmp_path / "damaged_checkpoints")] == ["4"]
+  train_lib.train_and_evaluate(config, str(tmp_path))
+  again = train_lib.Run(config, str(tmp_path)).restore()
+  assert int(again.step) == 4 and "4" in json.load(open(tmp_path / "checkpoints.sha256.json"))
+  for a, b in zip(jax.tree.leaves(uninterrupted), jax.tree.leaves(again)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_workdir_lock_names_its_holder_and_is_dropped_on_release(tmp_path):
+  """flock conflicts between two open files even in one process: the second acquire fails with one
+  line naming this process and host; after release it succeeds."""
+  import socket  # pylint: disable=import-outside-toplevel
+  from jaxgan import checkpoints  # pylint: disable=import-outside-toplevel
+  first = checkpoints.WorkdirLock(str(tmp_path)).acquire()
+  with pytest.raises(config_lib.ConfigError) as e:
+    checkpoints.WorkdirLock(str(tmp_path)).acquire()
+  assert f"process {os.getpid()} on host {socket.gethostname()}" in str(e.value)
+  assert "\n" not in str(e.value)
+  first.release()
+  checkpoints.WorkdirLock(str(tmp_path)).acquire().release()
 
 
 def test_no_silent_fresh_start_when_every_checkpoint_is_damaged(tmp_path, capsys):
