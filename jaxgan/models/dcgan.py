@@ -64,6 +64,8 @@ class DCGANCritic(nn.Module):
   spectral_norm: bool = False
   conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
+
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     n = num_doublings(self.image_size)

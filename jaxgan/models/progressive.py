@@ -374,6 +374,16 @@ class ProgressiveCritic(_Progressive):
   """
   mbstd_group_size: int = 4
 
+  @property
+  def couples_batch(self) -> bool:
+    """True with the minibatch stddev layer: a sample's score depends on its group's samples."""
+    return self.mbstd_group_size > 1
+
+  @staticmethod
+  def real_inputs(x: jax.Array, stage: int, alpha=1.0) -> jax.Array:
+    """Real images as this critic sees them at ``stage`` and fade ``alpha`` (:func:`real_images_at`)."""
+    return real_images_at(x, stage, alpha)
+
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False, stage: int | None = None,
                alpha=1.0) -> jax.Array:

@@ -237,6 +237,8 @@ class ResNetCritic(nn.Module):
   output_bias: bool = True
   conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
+
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     if self.pooling not in POOLINGS:
