@@ -97,6 +97,7 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import ops
 from jaxgan.models import layers
 
 __all__ = [
@@ -128,11 +129,11 @@ _PROJECT_GAIN = math.sqrt(2) / 4  # [OFFICIAL] G_paper, 4x4 dense
 
 def num_stages(target_resolution: int) -> int:
   """Number of stages (4x4, 8x8, ..., target) of a network grown to ``target_resolution``."""
-  if (not isinstance(target_resolution, (int, np.integer)) or target_resolution < 4
-      or target_resolution & (target_resolution - 1)):
+  k = ops.power_of_two_exponent(target_resolution)
+  if k is None or k < 2:
     raise ValueError(
         f"target resolution must be a power of two >= 4, got {target_resolution!r}")
-  return int(target_resolution).bit_length() - 2
+  return k - 1
 
 
 def resolution(stage: int) -> int:
@@ -192,13 +193,8 @@ def upsample2x(x: jax.Array, factor: int = 2) -> jax.Array:
 
 
 def avg_pool2x(x: jax.Array, factor: int = 2) -> jax.Array:
-  """Box-filter downscaling of [B, H, W, C] by ``factor`` (mean of factor x factor blocks)."""
-  if factor == 1:
-    return x
-  b, h, w, c = x.shape
-  if h % factor or w % factor:
-    raise ValueError(f"spatial size {(h, w)} is not a multiple of {factor}")
-  return x.reshape(b, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+  """Box-filter downscaling of [B, H, W, C] by ``factor`` (:func:`jaxgan.ops.box_downscale`)."""
+  return ops.box_downscale(x, factor)
 
 
 def lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
