@@ -201,8 +201,7 @@ def mean_over_devices(spec: StepSpec, tree):
   return tree if spec.axis_name is None else jax.lax.pmean(tree, spec.axis_name)
 
 
-def on_each_device(spec: StepSpec, fn: Callable, replicated: tuple, rows: tuple,
-                   split: bool = True):
+def on_each_device(spec: StepSpec, fn: Callable, replicated: tuple, rows: tuple):
   """``fn(*replicated, *rows) -> (means, same)`` run on each device's rows, ``means`` (batch means
   and their gradients) averaged over devices, ``same`` (equal on every device) kept.
 
@@ -210,14 +209,26 @@ def on_each_device(spec: StepSpec, fn: Callable, replicated: tuple, rows: tuple,
   ``jax.shard_map`` over the batch axis: each gradient is then summed over devices ONCE. (Left to the
   SPMD partitioner, a weight used along two paths, the loss and the penalty's double backward, gets
   one partial-sum all-reduce per path: 1.8x the collective bytes of the MLP WGAN-GP step.) Without a
-  mesh, or with ``split=False`` (a critic that couples the samples of the GLOBAL batch: its groups
-  span devices), ``fn`` as it is, partitioned by XLA.
+  mesh, ``fn`` as it is.
+
+  A critic that couples the samples of a batch in groups (PGGAN's minibatch stddev: sample i with
+  the samples ``i mod B/G``, :meth:`batch_group_size`) must see the groups of the GLOBAL batch: the
+  rows are permuted (an all-to-all) so that each device holds whole groups, laid out as the critic
+  lays out a batch of its own; the batch means do not depend on the order. When the groups do not
+  split evenly over the devices, ``fn`` runs as it is and XLA partitions it.
   """
   if spec.axis_name is not None:
     means, same = fn(*replicated, *rows)
     return jax.lax.pmean(means, spec.axis_name), same
-  if not split or not _mesh_has(BATCH_AXIS):
+  if not _mesh_has(BATCH_AXIS):
     return fn(*replicated, *rows)
+  n = jax.sharding.get_abstract_mesh().shape[BATCH_AXIS]
+  batch = rows[0].shape[0]
+  if spec.separate_passes:
+    g = spec.critic.batch_group_size(batch)
+    if (batch // g) % n:
+      return fn(*replicated, *rows)
+    rows = tuple(shard_batch(_groups_to_devices(x, g, n)) for x in rows)
 
   def local(*args):
     means, same = fn(*args)
@@ -226,6 +237,14 @@ def on_each_device(spec: StepSpec, fn: Callable, replicated: tuple, rows: tuple,
   in_specs = (P(),) * len(replicated) + (P(BATCH_AXIS),) * len(rows)
   return jax.shard_map(local, in_specs=in_specs, out_specs=(P(), P()), check_vma=False)(
       *replicated, *rows)
+
+
+def _groups_to_devices(x: jax.Array, g: int, n: int) -> jax.Array:
+  """Rows i = k * M + m (group m = i mod M, M = B / g) reordered so that device d's contiguous rows
+  hold the groups m in [d M/n, (d+1) M/n) as a batch of its own would: local row k * M/n + m'."""
+  m_local = x.shape[0] // g // n
+  y = x.reshape(g, n, m_local, *x.shape[1:])
+  return jnp.swapaxes(y, 0, 1).reshape(x.shape)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -355,8 +374,7 @@ def critic_update(spec: StepSpec, state: GANState, real: jax.Array, key: jax.Arr
     return (grads, metrics, total), d_state
 
   (grads, metrics, total), d_state = on_each_device(
-      spec, local, (state.d_params, state.d_state, alpha), (real, fake, x_hat),
-      split=not spec.separate_passes)
+      spec, local, (state.d_params, state.d_state, alpha), (real, fake, x_hat))
   updates, d_opt_state = spec.d_tx.update(grads, state.d_opt_state, state.d_params)
   d_params = optax.apply_updates(state.d_params, updates)
   if spec.clip_value > 0:

@@ -257,3 +257,51 @@ def test_scaling_efficiency_of_the_sharded_step(arch, tmp_path):
     assert set(r["collectives"]) == {"all-reduce"}, r["collectives"]
     assert r["collective_bytes"] <= 1.1 * r["budget_bytes"] + 1024, r
     assert not r["per_example_gathers"], r
+
+
+@pytest.mark.slow
+def test_pggan_step_on_8_devices_equals_1_device():
+  """PGGAN's critic couples each minibatch-stddev group (sample i with i mod B/4); under jit the rows
+  are regrouped so that each device holds whole groups of the GLOBAL batch: one step at a fade
+  (stage 1, alpha 0.5) gives the same metrics and parameters on 8 devices as on 1."""
+  script = textwrap.dedent("""
+      import json
+      import jax, numpy as np
+      from jaxgan import config as config_lib, models, parallel, state as state_lib, step
+      out = {}
+      for n in (1, 8):
+        c = config_lib.load_config("cifar10_pggan")
+        c.fmap_base, c.fmap_max, c.batch_size, c.num_devices = 32, 16, 64, n
+        dp = parallel.DataParallel(c)
+        shape = (32, 32, 3)
+        g, d = models.build(c, shape)
+        g_tx, d_tx = state_lib.make_optimizers(c)
+        st = state_lib.init_state(c, g, d, g_tx, d_tx, shape)
+        reals = np.random.default_rng(0).uniform(-1, 1, (c.n_critic, 64, 8, 8, 3)).astype(np.float32)
+        fn = dp.compile_step(lambda **kw: step.make_train_step(c, g, d, g_tx, d_tx, stage=1, **kw),
+                             dp.put_state(st), dp.put_batch(reals), 0.5)
+        new, m = fn(dp.put_state(st), dp.put_batch(reals), np.float32(0.5))
+        host = dp.host_state(new)
+        flat = lambda t: np.concatenate([np.ravel(x) for x in jax.tree.leaves(t)]).tolist()
+        out[n] = {"metrics": dp.metrics(m), "g": flat(host.g_params), "d": flat(host.d_params)}
+      print(json.dumps(out))
+  """)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
+             PYTHONPATH=ROOT)
+  res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                       timeout=900)
+  assert res.returncode == 0, res.stderr[-3000:]
+  out = json.loads(res.stdout.strip().splitlines()[-1])
+  for k, v in out["1"]["metrics"].items():
+    # float32 means over 64 samples summed in another order: relative 1e-5 (a wrong grouping moves
+    # the minibatch statistic, and so every score, by far more).
+    np.testing.assert_allclose(out["8"]["metrics"][k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+  # One Adam update at lr 1e-3 (the config's): lr * g / (|g| + 1e-8) per entry, so an entry whose
+  # gradient is within a few orders of magnitude of Adam's eps turns the reduction-order noise of g
+  # into a visible fraction of lr (measured: max 9.9e-6 = 1% of lr). A wrong group or shard would move
+  # most entries by ~lr; so: no entry off by 5% of lr, and at most 1% of entries off by > 1e-6.
+  for net in ("d", "g"):
+    a, b = np.asarray(out["8"][net]), np.asarray(out["1"][net])
+    diff = np.abs(a - b)
+    assert diff.max() <= 5e-5 and np.mean(diff > 1e-6) <= 0.01, (net, diff.max(),
+                                                                  np.mean(diff > 1e-6))

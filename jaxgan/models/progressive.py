@@ -375,6 +375,11 @@ class ProgressiveCritic(_Progressive):
     """True with the minibatch stddev layer: a sample's score depends on its group's samples."""
     return self.mbstd_group_size > 1
 
+  def batch_group_size(self, batch_size: int) -> int:
+    """G: the minibatch stddev couples sample i only with samples i + k * batch_size / G (its group,
+    ``i mod batch_size / G``); 1 without the layer."""
+    return min(self.mbstd_group_size, batch_size) if self.couples_batch else 1
+
   @staticmethod
   def real_inputs(x: jax.Array, stage: int, alpha=1.0) -> jax.Array:
     """Real images as this critic sees them at ``stage`` and fade ``alpha`` (:func:`real_images_at`)."""
