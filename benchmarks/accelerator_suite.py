@@ -80,8 +80,10 @@ def jax_row(case: common.Case, dtype: str, steps: int) -> dict:
   t1 = time.perf_counter()
   compiled = lowered.compile()
   t2 = time.perf_counter()
-  c = common.Compiled(compiled, t1 - t0, t2 - t1, common._flops(compiled),  # pylint: disable=protected-access
-                      common._memory(compiled), st, reals)  # pylint: disable=protected-access
+  # pylint: disable=protected-access
+  c = common.Compiled(compiled, t1 - t0, t2 - t1, common._flops(compiled), common._memory(compiled),
+                      st, reals)
+  # pylint: enable=protected-access
   times = common.time_steps(c, steps)
   s = common.summarize(times)
   peak, source = _peak_memory(c)

@@ -341,7 +341,8 @@ def critic_update(spec: StepSpec, state: GANState, real: jax.Array, key: jax.Arr
   fake = _fakes(spec, state, z_key, batch, alpha)
   eps = per_example(spec, losses.interpolation_weights(eps_key, batch * spec.num_shards, real.ndim,
                                                        real.dtype))
-  x_hat = per_example_rows(spec, eps * real + (1.0 - eps) * fake)  # = losses.interpolate(real, fake, eps_key)
+  # x_hat = losses.interpolate(real, fake, eps_key), its weights placed like the rows.
+  x_hat = per_example_rows(spec, eps * real + (1.0 - eps) * fake)
 
   def loss_fn(d_params, d_state, alpha, real, fake, x_hat):
     real_scores, fake_scores, d_state = _critic_scores_both(spec, d_params, d_state, real, fake,
