@@ -27,6 +27,7 @@ OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
 CONV_IMPLS = ("auto", "xla", "im2col")  # how convolutions are computed: jaxgan.models.layers
+COMPUTE_DTYPES = ("float32", "bfloat16")
 PARALLEL = ("jit", "pmap")
 
 
@@ -95,6 +96,8 @@ def base_config() -> ml_collections.ConfigDict:
                                  # XLA convolutions on CPU; measured: step.resolve_critic_loop)
   c.conv_impl = "auto"           # convolutions: 'xla' (lax.conv_*), 'im2col' (jaxgan.ops: slices + one
                                  # matmul, 4-8x faster steps on CPU), 'auto' (im2col on CPU, else xla)
+  c.compute_dtype = "float32"    # activations/matmuls/convs: 'float32' or 'bfloat16' (params, optimizer
+                                 # state, statistics, losses and the penalty's norms stay float32)
   # --- devices
   c.parallel = "jit"             # 'jit' (device mesh + NamedSharding) or 'pmap' (compatibility)
   c.num_devices = 0              # devices to use (0: all; a multi-process run uses all)
@@ -234,6 +237,7 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   _choice(config, "lr_schedule", LR_SCHEDULES)
   _choice(config, "critic_loop", CRITIC_LOOPS)
   _choice(config, "conv_impl", CONV_IMPLS)
+  _choice(config, "compute_dtype", COMPUTE_DTYPES)
   _choice(config, "parallel", PARALLEL)
   _number(config, "num_devices", kind=int, minimum=0)
   for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from jaxgan import ops
 from jaxgan.config import ConfigError
 
 
@@ -60,13 +61,14 @@ class Schedule:
   """Step -> (stage, alpha, batch size) for a progressive run."""
 
   def __init__(self, config, target_resolution: int):
-    if target_resolution < 4 or 2 ** int(round(math.log2(target_resolution))) != target_resolution:
+    k = ops.power_of_two_exponent(target_resolution)
+    if k is None or k < 2:
       raise ConfigError(f"image size: progressive growing needs a power-of-two resolution >= 4; "
                         f"the dataset gives {target_resolution}")
     if config.images_per_fade < 1 or config.images_per_stable < 1:
       raise ConfigError(f"images_per_fade and images_per_stable must be >= 1 for model 'pggan'; got "
                         f"{config.images_per_fade} and {config.images_per_stable}")
-    self.num_stages = int(round(math.log2(target_resolution))) - 1
+    self.num_stages = k - 1
     self.resolutions = [4 * 2 ** s for s in range(self.num_stages)]
     self.batch = parse_batch_table(config.batch_by_resolution, self.resolutions, config.batch_size)
     phases, step = [], 0

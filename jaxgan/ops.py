@@ -27,6 +27,11 @@ Both functions take and return channels-last arrays and flax kernel layouts, so 
 The transposed convolution is computed as its sub-pixel decomposition: output phase (p, q) of a
 stride-s transposed convolution is an ordinary stride-1 convolution of the undilated input with the
 kernel taps of that phase, so no multiplication by an inserted zero is done.
+
+Also the one home of two small facts used across the package: :func:`box_downscale` (the mean of
+``f x f`` pixel blocks, on numpy or jax arrays: PGGAN's reals, the ResNet critic's pooling, the
+trainer's data) and :func:`power_of_two_exponent` (the stage maths of DCGAN, PGGAN and the growing
+schedule).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Sequence
 import jax
 from jax import lax
 import jax.numpy as jnp
+import numpy as np
 
 Padding = str | Sequence[tuple[int, int]]
 
@@ -293,3 +299,26 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
     return conv_transpose2d(lhs, rhs, tuple(strides), padding, precision=precision)
   return _LAX_CONV_TRANSPOSE(lhs, rhs, strides, padding, rhs_dilation, dimension_numbers,
                              transpose_kernel, precision, preferred_element_type, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Box downscaling and powers of two
+# ----------------------------------------------------------------------------------------------------
+def box_downscale(x, factor: int):
+  """[..., H, W, C] images box-filtered down by an integer ``factor``: each output pixel is the mean
+  of a ``factor x factor`` block (PGGAN's average pooling; ``factor=2`` is 2x2 average pooling with
+  stride 2). Works on numpy and jax arrays alike and keeps the dtype; ``factor=1`` returns ``x``."""
+  if factor == 1:
+    return x
+  *lead, h, w, c = x.shape
+  if factor < 1 or h % factor or w % factor:
+    raise ValueError(f"spatial size {(h, w)} is not a multiple of {factor}")
+  y = x.reshape(*lead, h // factor, factor, w // factor, factor, c).mean(axis=(-4, -2))
+  return y.astype(x.dtype)
+
+
+def power_of_two_exponent(n) -> int | None:
+  """k with ``n == 2**k`` for a positive integer power of two ``n``; None for anything else."""
+  if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or n & (n - 1):
+    return None
+  return int(n).bit_length() - 1

@@ -4,10 +4,13 @@ Two paths, chosen by ``config.parallel``:
 
 * ``'jit'`` (primary): one ``jax.jit`` over a 1-D device ``Mesh`` with axis ``'batch'``. The state is
   replicated (``NamedSharding(mesh, P())``), the real batches are split along their batch axis
-  (``P(None, 'batch')`` for [n_critic, B, ...]), and the step is written for the global batch: XLA
-  partitions it and inserts the all-reduces. Random draws are the same whatever the partitioning
-  (threefry is partitionable), so 1, 2, 4 or 8 devices give the same model up to float reduction order.
-  Works across processes (hosts) with ``jax.distributed``.
+  (``P(None, 'batch')`` for [n_critic, B, ...]), and the step is written for the global batch and
+  traced inside the mesh (``jax.set_mesh``), where it constrains every per-example tensor (latents,
+  fakes, interpolation points) to the batch sharding: each device runs both networks on its rows
+  only, and XLA inserts the all-reduces of gradients, metrics and the generator's batch-norm
+  statistics. Random draws are the same whatever the partitioning (threefry is partitionable), so 1,
+  2, 4 or 8 devices give the same model up to float reduction order. Works across processes (hosts)
+  with ``jax.distributed``.
 * ``'pmap'`` (compatibility, one process): ``jax.pmap`` with axis name ``'batch'``; each device draws
   the global batch's latents and interpolation weights and takes its rows; gradients, losses and
   generator batch-norm statistics are averaged with ``lax.pmean`` / ``axis_name``.
@@ -137,15 +140,6 @@ class DataParallel:
     """What orbax saves: global replicated arrays (jit) or the one-device copy (pmap)."""
     return state if self.mode == "jit" else self.host_state(state)
 
-  def restore_target(self, abstract_state):
-    if self.mode == "jit":
-      return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=self.replicated),
-                          abstract_state)
-    return abstract_state
-
-  def from_checkpoint(self, state):
-    return state if self.mode == "jit" else self.put_state(state)
-
   # --- batches
   def put_batch(self, batch: np.ndarray):
     """``batch`` is the GLOBAL [n_critic, B, ...] batch; each process places only its rows."""
@@ -173,7 +167,10 @@ class DataParallel:
                    in_shardings=(self.replicated, self.data_sharding) + (self.replicated,) * len(
                        scalars),
                    out_shardings=(self.replicated, self.replicated), donate_argnums=(0,))
-      return fn.lower(state, batch, *scalars).compile()
+      # Traced inside the mesh: the step splits its per-example tensors over the 'batch' axis
+      # (jaxgan.step.shard_batch).
+      with jax.set_mesh(self.mesh):
+        return fn.lower(state, batch, *scalars).compile()
     fn = jax.pmap(make_step(axis_name=AXIS, num_shards=self.num_devices), axis_name=AXIS,
                   in_axes=(0, 0) + (None,) * len(scalars), devices=self.devices,
                   donate_argnums=(0,))

@@ -347,3 +347,39 @@ def test_conv_transpose_module_matches_flax():
     v_ref, v_ours = ref.init(jax.random.key(1), x), ours.init(jax.random.key(1), x)
     jax.tree.map(np.testing.assert_array_equal, v_ref, v_ours)
     np.testing.assert_allclose(ours.apply(v_ours, x), ref.apply(v_ref, x), rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# jaxgan.ops: the one box downscale and the one power-of-two rule the models share
+# ----------------------------------------------------------------------------------------------------
+def test_box_downscale_is_block_mean_on_numpy_and_jax():
+  """ops.box_downscale equals an explicit loop over blocks (float64 numpy reference), on numpy and
+  jax inputs alike, keeps the dtype, and at factor 2 equals flax's 2x2 average pooling."""
+  import flax.linen as nn  # pylint: disable=import-outside-toplevel
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
+  x = np.random.default_rng(5).standard_normal((2, 3, 8, 8, 3)).astype(np.float32)
+  for f in (1, 2, 4):
+    want = np.zeros((2, 3, 8 // f, 8 // f, 3))
+    for i in range(8 // f):
+      for j in range(8 // f):
+        want[..., i, j, :] = x[..., i * f:(i + 1) * f, j * f:(j + 1) * f, :].astype(np.float64).mean(
+            axis=(-3, -2))
+    got_np = ops.box_downscale(x, f)
+    got_jax = ops.box_downscale(jnp.asarray(x), f)
+    assert isinstance(got_np, np.ndarray) and got_np.dtype == np.float32
+    assert isinstance(got_jax, jax.Array) and got_jax.dtype == jnp.float32
+    # float32 means of 1-16 terms: a few ulps.
+    np.testing.assert_allclose(got_np, want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(got_jax), want, rtol=1e-6, atol=1e-6)
+  pooled = nn.avg_pool(jnp.asarray(x[0]), (2, 2), strides=(2, 2))
+  np.testing.assert_allclose(np.asarray(ops.box_downscale(jnp.asarray(x[0]), 2)), np.asarray(pooled),
+                             rtol=1e-6, atol=1e-6)
+  with pytest.raises(ValueError, match="not a multiple of 3"):
+    ops.box_downscale(x, 3)
+
+
+@pytest.mark.parametrize("n, k", [(1, 0), (2, 1), (4, 2), (64, 6), (np.int64(1024), 10), (0, None),
+                                  (3, None), (48, None), (-4, None), (8.0, None), (True, None)])
+def test_power_of_two_exponent(n, k):
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
+  assert ops.power_of_two_exponent(n) == k

@@ -9,21 +9,20 @@ norm couples the samples); layer norm is optional, and every critic layer may be
 
 from __future__ import annotations
 
-import math
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan import ops
 from jaxgan.models import layers
 
 
 def num_doublings(image_size: int) -> int:
   """How many factor-2 resolution steps separate 4x4 from ``image_size`` (a power of two >= 8)."""
-  n = int(round(math.log2(image_size))) - 2
-  if image_size < 8 or 2 ** (n + 2) != image_size:
+  k = ops.power_of_two_exponent(image_size)
+  if k is None or k < 3:
     raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
-  return n
+  return k - 2
 
 
 class DCGANGenerator(nn.Module):
@@ -63,6 +62,8 @@ class DCGANCritic(nn.Module):
   layer_norm: bool = False
   spectral_norm: bool = False
   conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
+
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:

@@ -34,6 +34,8 @@ class MLPCritic(nn.Module):
   num_hidden: int = 3
   spectral_norm: bool = False
 
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
+
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     h = x.reshape(x.shape[0], -1)

@@ -97,6 +97,7 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import ops
 from jaxgan.models import layers
 
 __all__ = [
@@ -128,11 +129,11 @@ _PROJECT_GAIN = math.sqrt(2) / 4  # [OFFICIAL] G_paper, 4x4 dense
 
 def num_stages(target_resolution: int) -> int:
   """Number of stages (4x4, 8x8, ..., target) of a network grown to ``target_resolution``."""
-  if (not isinstance(target_resolution, (int, np.integer)) or target_resolution < 4
-      or target_resolution & (target_resolution - 1)):
+  k = ops.power_of_two_exponent(target_resolution)
+  if k is None or k < 2:
     raise ValueError(
         f"target resolution must be a power of two >= 4, got {target_resolution!r}")
-  return int(target_resolution).bit_length() - 2
+  return k - 1
 
 
 def resolution(stage: int) -> int:
@@ -192,13 +193,8 @@ def upsample2x(x: jax.Array, factor: int = 2) -> jax.Array:
 
 
 def avg_pool2x(x: jax.Array, factor: int = 2) -> jax.Array:
-  """Box-filter downscaling of [B, H, W, C] by ``factor`` (mean of factor x factor blocks)."""
-  if factor == 1:
-    return x
-  b, h, w, c = x.shape
-  if h % factor or w % factor:
-    raise ValueError(f"spatial size {(h, w)} is not a multiple of {factor}")
-  return x.reshape(b, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+  """Box-filter downscaling of [B, H, W, C] by ``factor`` (:func:`jaxgan.ops.box_downscale`)."""
+  return ops.box_downscale(x, factor)
 
 
 def lerp(a: jax.Array, b: jax.Array, t: jax.Array) -> jax.Array:
@@ -373,6 +369,21 @@ class ProgressiveCritic(_Progressive):
   stddev layer; otherwise groups of ``min(mbstd_group_size, B)`` (the batch must divide into them).
   """
   mbstd_group_size: int = 4
+
+  @property
+  def couples_batch(self) -> bool:
+    """True with the minibatch stddev layer: a sample's score depends on its group's samples."""
+    return self.mbstd_group_size > 1
+
+  def batch_group_size(self, batch_size: int) -> int:
+    """G: the minibatch stddev couples sample i only with samples i + k * batch_size / G (its group,
+    ``i mod batch_size / G``); 1 without the layer."""
+    return min(self.mbstd_group_size, batch_size) if self.couples_batch else 1
+
+  @staticmethod
+  def real_inputs(x: jax.Array, stage: int, alpha=1.0) -> jax.Array:
+    """Real images as this critic sees them at ``stage`` and fade ``alpha`` (:func:`real_images_at`)."""
+    return real_images_at(x, stage, alpha)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False, stage: int | None = None,

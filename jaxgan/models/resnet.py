@@ -94,6 +94,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan import ops
 from jaxgan.models import layers
 from jaxgan.models.dcgan import num_doublings
 
@@ -115,7 +116,7 @@ def upsample_nearest(x: jax.Array) -> jax.Array:
 
 def avg_pool2(x: jax.Array) -> jax.Array:
   """[B, H, W, C] -> [B, H/2, W/2, C], the mean of each non-overlapping 2x2 square."""
-  return nn.avg_pool(x, (2, 2), strides=(2, 2))
+  return ops.box_downscale(x, 2)
 
 
 class GeneratorResBlock(nn.Module):
@@ -236,6 +237,8 @@ class ResNetCritic(nn.Module):
   pooling: str = "sum"
   output_bias: bool = True
   conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
+
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
 
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:

@@ -127,6 +127,8 @@ class SNGANCNNCritic(nn.Module):
   spectral_norm: bool = False
   conv_impl: str = "xla"  # how convolutions are computed (layers.resolve_conv_impl)
 
+  couples_batch = False  # no cross-sample operation: scores are per sample (step.StepSpec)
+
   @nn.compact
   def __call__(self, x: jax.Array, *, update_stats: bool = False) -> jax.Array:
     b, sn = self.base_channels, self.spectral_norm
