@@ -35,6 +35,7 @@ import orbax.checkpoint as ocp
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
 from jaxgan import growing
+from jaxgan import input_pipeline
 from jaxgan import models
 from jaxgan import parallel as parallel_lib
 from jaxgan import plots
@@ -44,7 +45,8 @@ from jaxgan import step as step_lib
 # Fields that do not change what is computed: a resumed run may change them.
 _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "max_to_keep", "eval_samples",
                   "inception_weights", "data_dir",
-                  "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices")
+                  "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices",
+                  "data_workers", "data_prefetch", "data_cache_mb")
 
 
 class NonFiniteError(RuntimeError):
@@ -215,14 +217,6 @@ class Run:
       out.append(np.asarray(step_lib.generate(self.generator, state, z[i:i + 1024], stage=stage,
                                               alpha=alpha)))
     return np.concatenate(out).astype(np.float32)
-
-  def real_batch(self, step: int) -> np.ndarray:
-    """The real images of ``step`` (global batch), at the stage's resolution for progressive runs."""
-    c = self.config
-    if self.schedule is None:
-      return self.dataset.batch(step, c.n_critic, c.batch_size)
-    stage, _, b = self.schedule.at(step)
-    return downscale(self.dataset.batch(step, c.n_critic, b), self.schedule.resolutions[stage])
 
 
 def _check_config_matches(workdir: str, config: ml_collections.ConfigDict) -> None:
@@ -486,12 +480,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   if start >= config.num_steps:
     _log(f"[jaxgan] already at step {start} >= num_steps {config.num_steps}; evaluating only")
 
-  def batch(step):
-    return par.put_batch(run.real_batch(step))
-
+  # This process's rows of each step's batch, prepared ahead (jaxgan.input_pipeline).
+  pipeline = input_pipeline.InputPipeline(config, run.dataset, run.schedule, par)
+  if start < config.num_steps:
+    pipeline.start(start)  # worker processes start while the step compiles
   state = par.put_state(host_state)
   del host_state
-  steps = _CompiledSteps(run, state, batch)
+  steps = _CompiledSteps(run, state, pipeline.abstract_batch)
   if start < config.num_steps:
     t_compile = time.time()
     steps.get(start)
@@ -524,7 +519,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         host = par.host_state(state)
         state = par.put_state(host.replace(g_opt_state=run.g_tx.init(host.g_params),
                                            d_opt_state=run.d_tx.init(host.d_params)))
-      state, metrics = steps.get(step)(state, batch(step), *steps.scalars(step))
+      state, metrics = steps.get(step)(state, pipeline.batch(step), *steps.scalars(step))
       done = step + 1
       if stop:
         _check_finite(done, par.metrics(metrics), run)
@@ -538,13 +533,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         now = time.time()
         rate = (done - s0) / max(now - t0, 1e-9)
         eta = (config.num_steps - done) / max(rate, 1e-9)
+        data = pipeline.stats()
         _log(f"step {done:>6}/{config.num_steps} | critic {host['critic_loss']:+.4f} "
              f"gp {host['penalty']:.4f} G {host['g_loss']:+.4f} | W {host['w_estimate']:+.4f} "
              f"|grad| {host['grad_norm']:.3f} | {rate:.1f} steps/s "
              f"{rate * config.batch_size * config.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
-             f" | {par.num_devices} dev x {par.num_processes} proc")
+             f" | {par.num_devices} dev x {par.num_processes} proc | data wait "
+             f"{100 * data.get('data_wait_fraction', 0.0):.1f}%, "
+             f"{data.get('data_images_per_s', 0.0):,.0f} img/s/host")
         write({"kind": "train", "step": done, **host, "steps_per_s": rate,
-               "num_devices": par.num_devices, "num_processes": par.num_processes})
+               "num_devices": par.num_devices, "num_processes": par.num_processes, **data})
       if (config.eval_every and done % config.eval_every == 0 and done != config.num_steps
           and par.is_main):
         record = evaluate(run, par.host_state(state))
@@ -552,6 +550,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         _log(f"[eval] {summary(record)}")
       if checkpoint_now:
         run.save(state)
+    pipeline.close()
     if start < config.num_steps or run.checkpoints.latest_step() is None:
       run.save(state)
     run.checkpoints.wait_until_finished()
@@ -563,6 +562,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       _log(f"[jaxgan] done: checkpoints in {run.checkpoints.directory}, metrics in {metrics_path}, "
            f"pictures in {os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
+    pipeline.close()
     for sig, handler in handlers.items():
       signal.signal(sig, handler)
     if writer is not None:
