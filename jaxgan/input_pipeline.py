@@ -88,27 +88,18 @@ class InputPipeline:
     self._batches = 0
     self._warned = False
     self._windows = 0
-    self.put_s = 0.0
+    self._startup_reported = False
 
   # --- batches
   def start(self, step: int) -> None:
     """Starts preparing ``step`` and the following steps (optional: ``batch`` starts if needed)."""
     self.host.start(step)
 
-  def host_batch(self, step: int) -> np.ndarray:
-    """This process's float32 ``[n_critic, b / P, ...]`` of ``step`` (prefetched), timed."""
-    t = time.perf_counter()
-    reals, prepare_s = self.host.get(step)
-    self._account(t, reals, prepare_s)
-    return reals
-
   def batch(self, step: int):
     """Step ``step``'s global batch as a device array sharded over the batch axis."""
     t = time.perf_counter()
     reals, prepare_s = self.host.get(step)
-    t1 = time.perf_counter()
     out = self.parallel.put_local_batch(reals, self.reader.layout(step)[0])
-    self.put_s += time.perf_counter() - t1
     self._account(t, reals, prepare_s)
     return out
 
@@ -154,7 +145,7 @@ class InputPipeline:
         self._warned = True
         print(f"[jaxgan] warning: {self.advice(out['data_wait_fraction'])}", file=sys.stderr,
               flush=True)
-    if self.startup_s is not None and not getattr(self, "_startup_reported", False):
+    if self.startup_s is not None and not self._startup_reported:
       self._startup_reported = True
       out["data_startup_s"] = self.startup_s
     if self.cache is not None:
