@@ -21,7 +21,9 @@ Three pieces, all NumPy (no JAX: they also run in grain's worker processes):
   (``to_iter_dataset(ReadOptions(...))``) and, with ``workers > 0``, by that many worker processes
   (``mp_prefetch``: worker ``w`` prepares the steps ``start + w, start + w + workers, ...`` and grain
   interleaves them back in order). Each element is one step's batch, so every batch is still a pure
-  function of (seed, step, process) whatever the number of workers or threads.
+  function of (seed, step, process) whatever the number of workers or threads. A worker hands over
+  ``StepReader.prepare``'s half (uint8 pixels of image datasets: a quarter of the float32 bytes) and
+  the trainer's process applies ``finish`` (pixels to float32, PGGAN's downscale).
 
 Why grain's engine but not its sampler: ``grain.IndexSampler`` shards the *records* over processes
 (``ShardByJaxProcess``), so the global batch would depend on the process count; jaxgan's global
@@ -162,6 +164,10 @@ class DecodedCache:
 
   def read(self, rows: np.ndarray) -> np.ndarray:
     """``dataset.read(rows)``: float32 ``[*rows.shape, *sample_shape]``, decoding only misses."""
+    return self.dataset.pixels_to_float(self.read_pixels(rows))
+
+  def read_pixels(self, rows: np.ndarray) -> np.ndarray:
+    """The uint8 pixels behind ``read(rows)``, ``[*rows.shape, *sample_shape]``."""
     shape = np.shape(rows)
     flat = np.asarray(rows, np.int64).reshape(-1)
     if flat.size and (flat.min() < 0 or flat.max() >= self.dataset.size):
@@ -189,8 +195,7 @@ class DecodedCache:
           self._header[0] += len(missing)
         else:
           self._counter += len(missing)
-    out = self.dataset.pixels_to_float(images[inverse])
-    return out.reshape(shape + sample_shape)
+    return images[inverse].reshape(shape + sample_shape)
 
   def close(self) -> None:
     """Unmaps the shared file and, in the process that made it, deletes it."""
@@ -261,28 +266,42 @@ class StepReader:
                                             self.process_count))
 
   def __call__(self, step: int) -> np.ndarray:
-    b, res = self.layout(step)
+    return self.finish(step, self.prepare(step))
+
+  def prepare(self, step: int) -> np.ndarray:
+    """The expensive half of ``self(step)`` (reading, decoding): uint8 pixels for image datasets
+    (4x fewer bytes to hand from a worker process to the trainer), float32 examples otherwise."""
+    b, _ = self.layout(step)
     if self.cache is not None:
       if b % self.process_count:
         raise ValueError(f"batch_size {b} must be a multiple of process_count "
                          f"{self.process_count}.")
-      x = self.cache.read(self.rows(step))
-    else:
-      x = self.dataset.batch(step, self.n_critic, b, self.process_index, self.process_count)
+      return self.cache.read_pixels(self.rows(step))
+    return self.dataset.batch(step, self.n_critic, b, self.process_index, self.process_count)
+
+  def finish(self, step: int, prepared: np.ndarray) -> np.ndarray:
+    """``self(step)`` from ``prepare(step)``: pixels to float32 in [-1, 1], then the downscale."""
+    x = prepared
+    if self.cache is not None:
+      x = self.dataset.pixels_to_float(x)
+    _, res = self.layout(step)
     if res is not None:
       x = self.downscale(x, res)
-    return x
+    return np.asarray(x, np.float32)
 
 
 class _Timed:
-  """``step -> {'step', 'reals', 'seconds'}``: the reader's batch and the time it took."""
+  """``step -> {'step', 'reals', 'seconds'}``: the reader's batch (whole, or only its ``prepare``
+  half in worker processes) and the time it took."""
 
-  def __init__(self, reader: StepReader):
+  def __init__(self, reader: StepReader, whole: bool):
     self.reader = reader
+    self.whole = whole
 
   def __call__(self, step: int) -> dict[str, np.ndarray]:
     t = time.perf_counter()
-    reals = np.asarray(self.reader(int(step)), np.float32)
+    step = int(step)
+    reals = self.reader(step) if self.whole else self.reader.prepare(step)
     return {"step": np.int64(step), "reals": reals,
             "seconds": np.float64(time.perf_counter() - t)}
 
@@ -309,7 +328,7 @@ class HostBatches:
   def start(self, step: int) -> None:
     """Starts preparing ``step`` and the steps after it (worker processes start here)."""
     self.close()
-    ds = grain.MapDataset.range(step, self.stop).map(_Timed(self.reader))
+    ds = grain.MapDataset.range(step, self.stop).map(_Timed(self.reader, not self.workers))
     if self.workers:
       if not flags.FLAGS.is_parsed():
         # grain's worker start-up reads its absl flags; a program that parsed none (jaxgan's CLI
@@ -336,9 +355,10 @@ class HostBatches:
     self._next = step + 1
     reals = element["reals"]
     if self.workers:
-      # A plain copy: grain's shared-memory block is released now, not whenever the last view of
-      # it (possibly one the device runtime holds) is collected.
-      reals = np.array(reals, copy=True)
+      # Workers hand over prepare()'s half (uint8 pixels for images); finish() here makes a new
+      # array, so grain's shared-memory block is released now, not whenever the last view of it
+      # (possibly one the device runtime holds) is collected.
+      reals = self.reader.finish(step, np.array(reals, copy=self.reader.cache is None))
     return reals, float(element["seconds"])
 
   def close(self) -> None:
