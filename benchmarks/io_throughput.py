@@ -151,6 +151,34 @@ def _rate_pipeline(dataset, batch: int, seconds: float, workers: int, cached: bo
   return {"images_per_s": rate, "startup_s": startup}
 
 
+def _decode_loop(png: bytes, seconds: float) -> int:
+  """PNG decodes done in ``seconds`` (one process's share of the machine)."""
+  import PIL.Image  # pylint: disable=import-outside-toplevel
+  n, t0 = 0, time.perf_counter()
+  while time.perf_counter() - t0 < seconds:
+    with PIL.Image.open(io.BytesIO(png)) as im:
+      np.asarray(im)
+    n += 1
+  return n
+
+
+def process_scaling(seconds: float) -> float:
+  """How much faster 2 processes decode PNGs than 1 on this machine right now (ideal: 2.0).
+
+  The ceiling of any 2-worker speed-up measured in the same round: on a machine whose cores are
+  busy with other jobs it falls well below 2.
+  """
+  import concurrent.futures  # pylint: disable=import-outside-toplevel
+  import multiprocessing  # pylint: disable=import-outside-toplevel
+  png = _encode(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8), "PNG")
+  with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(
+      "spawn")) as pool:
+    list(pool.map(_decode_loop, [png, png], [0.2, 0.2]))  # start both processes
+    one = pool.submit(_decode_loop, png, seconds).result()
+    two = sum(pool.map(_decode_loop, [png, png], [seconds, seconds]))
+  return two / one
+
+
 CASES = [("direct", None, False)] + [(f"workers={w}", w, c) for c in (False, True)
                                       for w in (0, 1, 2)]
 
@@ -158,7 +186,11 @@ CASES = [("direct", None, False)] + [(f"workers={w}", w, c) for c in (False, Tru
 def measure(dataset, batch: int, rounds: int, seconds: float) -> dict[str, dict]:
   """Every case of ``CASES`` ``rounds`` times, interleaved; medians and per-round values."""
   runs: dict[str, list[dict]] = {}
+  scaling = []
   for r in range(rounds):
+    scaling.append(process_scaling(seconds))
+    print(f"  round {r + 1}: machine: 2 processes decode {scaling[-1]:.2f}x as fast as 1",
+          flush=True)
     for label, workers, cached in CASES:
       key = f"{label}/{'cached' if cached else 'uncached'}"
       if workers is None:
@@ -176,6 +208,8 @@ def measure(dataset, batch: int, rounds: int, seconds: float) -> dict[str, dict]
                    "median_startup_s": statistics.median(o["startup_s"] for o in outs),
                    "over_direct_per_round": [a / b for a, b in zip(rates, direct)]}
     result[key]["median_over_direct"] = statistics.median(result[key]["over_direct_per_round"])
+  result["machine_2_process_scaling"] = {"per_round": scaling,
+                                         "median": statistics.median(scaling)}
   return result
 
 
@@ -265,6 +299,10 @@ def main(argv=None) -> int:
     print(f"{key:22s} {cells[0]:>22s} {cells[1]:>22s}")
   print(f"digits (in memory), workers=0: {results['digits']['workers=0/cached']['median_images_per_s']:,.0f} "
         f"images/s")
+  for name in ("cifar10", "celeb_a_64"):
+    print(f"{name} rounds: 2 processes decode "
+          f"{results[name]['machine_2_process_scaling']['median']:.2f}x as fast as 1 (median), the "
+          f"ceiling of a 2-worker speed-up here")
   for name in ("cifar10", "celeb_a_64"):
     start = {k: v["median_startup_s"] for k, v in results[name].items() if "workers=" in k}
     print(f"{name} first batch (s): " + ", ".join(f"{k} {v:.2f}" for k, v in start.items()))
