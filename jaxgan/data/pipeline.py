@@ -277,7 +277,10 @@ class StepReader:
         raise ValueError(f"batch_size {b} must be a multiple of process_count "
                          f"{self.process_count}.")
       return self.cache.read_pixels(self.rows(step))
-    return self.dataset.batch(step, self.n_critic, b, self.process_index, self.process_count)
+    if self.process_count == 1:
+      return self.dataset.batch(step, self.n_critic, b)
+    return self.dataset.batch(step, self.n_critic, b, process_index=self.process_index,
+                              process_count=self.process_count)
 
   def finish(self, step: int, prepared: np.ndarray) -> np.ndarray:
     """``self(step)`` from ``prepare(step)``: pixels to float32 in [-1, 1], then the downscale."""
