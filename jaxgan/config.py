@@ -101,6 +101,10 @@ def base_config() -> ml_collections.ConfigDict:
   # --- devices
   c.parallel = "jit"             # 'jit' (device mesh + NamedSharding) or 'pmap' (compatibility)
   c.num_devices = 0              # devices to use (0: all; a multi-process run uses all)
+  # --- input pipeline (jaxgan.input_pipeline; none of these changes a batch)
+  c.data_workers = 0             # processes decoding images (grain); 0: threads of the trainer
+  c.data_prefetch = 2            # steps prepared ahead of the running one
+  c.data_cache_mb = 2048         # host memory (MiB) for decoded uint8 images kept after first use
   # --- outputs
   c.log_every = 100              # steps between progress lines / metric records
   c.eval_every = 500             # steps between evaluations and pictures (0: only at the end)
@@ -240,6 +244,9 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   _choice(config, "compute_dtype", COMPUTE_DTYPES)
   _choice(config, "parallel", PARALLEL)
   _number(config, "num_devices", kind=int, minimum=0)
+  _number(config, "data_workers", kind=int, minimum=0, maximum=256)
+  _number(config, "data_prefetch", kind=int, minimum=1, maximum=64)
+  _number(config, "data_cache_mb", kind=int, minimum=0)
   for field in ("g_batch_norm", "critic_layer_norm", "spectral_norm", "gp_one_sided"):
     if not isinstance(config[field], bool):
       raise ConfigError(f"{field} must be true or false; got {config[field]!r}")

@@ -317,6 +317,15 @@ def box_downscale(x, factor: int):
   return y.astype(x.dtype)
 
 
+def downscale_to(x, resolution: int):
+  """[..., S, S, C] images box-filtered down to ``resolution`` x ``resolution`` (:func:`box_downscale`
+  by ``S // resolution``; PGGAN's reals at a stage's resolution)."""
+  size = x.shape[-2]
+  if resolution < 1 or size % resolution:
+    raise ValueError(f"images of side {size} cannot be box-downscaled to {resolution}")
+  return box_downscale(x, size // resolution)
+
+
 def power_of_two_exponent(n) -> int | None:
   """k with ``n == 2**k`` for a positive integer power of two ``n``; None for anything else."""
   if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 or n & (n - 1):

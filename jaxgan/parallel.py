@@ -152,6 +152,14 @@ class DataParallel:
     shards = batch.reshape(batch.shape[0], n, batch.shape[1] // n, *batch.shape[2:])
     return jax.device_put(np.moveaxis(shards, 1, 0), self.leading_axis)
 
+  def put_local_batch(self, local: np.ndarray, batch_size: int):
+    """``local`` is THIS process's rows [n_critic, batch_size / num_processes, ...] of a global batch
+    of ``batch_size`` (``jaxgan.input_pipeline`` reads only those); returns the global array."""
+    if self.mode == "jit":
+      shape = (local.shape[0], batch_size) + tuple(local.shape[2:])
+      return jax.make_array_from_process_local_data(self.data_sharding, local, shape)
+    return self.put_batch(local)  # pmap runs in one process: its rows are the global batch
+
   def metrics(self, metrics) -> dict[str, float]:
     if self.mode == "jit":
       return {k: float(np.asarray(v.addressable_data(0))) for k, v in metrics.items()}

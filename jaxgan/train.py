@@ -1,8 +1,8 @@
 """The training program: ``train_and_evaluate(config, workdir)``, which ``jaxgan train`` runs.
 
-The loop is deliberately plain: the host makes the step's real batches (:func:`make_batch_fn`, a pure
-function of the seed and the step, so a resumed run reads exactly what an uninterrupted one would),
-the compiled step runs asynchronously, and the host synchronises only every ``log_every`` steps
+The loop is deliberately plain: the input pipeline (:mod:`jaxgan.input_pipeline`) prepares this
+process's rows of the next steps' real batches ahead (each a pure function of the seed and the step, so
+a resumed run reads exactly what an uninterrupted one would), the compiled step runs asynchronously, and the host synchronises only every ``log_every`` steps
 (progress line, metrics record, non-finite check), at evaluations and at checkpoints.
 
 The jobs around the loop live in their own modules: checkpoints, their integrity checks and the
@@ -45,7 +45,9 @@ from jaxgan import checkpoints as ckpt_lib
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
 from jaxgan import growing
+from jaxgan import input_pipeline
 from jaxgan import models
+from jaxgan import ops
 from jaxgan import parallel as parallel_lib
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
@@ -56,7 +58,8 @@ from jaxgan.metrics import evaluation
 # Fields that do not change what is computed: a resumed run may change them.
 _OUTPUT_FIELDS = ("log_every", "eval_every", "checkpoint_every", "keep_checkpoints", "eval_samples",
                   "inception_weights", "data_dir",
-                  "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices")
+                  "num_steps", "critic_loop", "conv_impl", "name", "parallel", "num_devices",
+                  "data_workers", "data_prefetch", "data_cache_mb")
 _LOG_BYTES = 16 << 20  # free space asked for beyond two checkpoints: logs and pictures
 
 
@@ -88,16 +91,6 @@ def make_dataset(config) -> data_lib.Dataset:
                                  image_size=config.image_size or None)
   except (FileNotFoundError, ValueError) as e:
     raise config_lib.ConfigError(f"data_dir: {str(e).splitlines()[0]}") from None
-
-
-def downscale(images: np.ndarray, resolution: int) -> np.ndarray:
-  """Box-filter [..., S, S, C] images down to ``resolution`` (PGGAN's average pooling)."""
-  size = images.shape[-2]
-  if size == resolution:
-    return images
-  f = size // resolution
-  shape = images.shape[:-3] + (resolution, f, resolution, f, images.shape[-1])
-  return images.reshape(shape).mean(axis=(-4, -2)).astype(images.dtype)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -195,15 +188,7 @@ class Run:
 
   def real_samples(self, num: int, resolution: int) -> np.ndarray:
     """``num`` real images of the evaluation stream (seed ``config.seed``) at ``resolution``."""
-    return downscale(self.dataset.sample(num, self.config.seed), resolution)
-
-  def real_batch(self, step: int) -> np.ndarray:
-    """The real images of ``step`` (global batch), at the stage's resolution for progressive runs."""
-    c = self.config
-    if self.schedule is None:
-      return self.dataset.batch(step, c.n_critic, c.batch_size)
-    stage, _, b = self.schedule.at(step)
-    return downscale(self.dataset.batch(step, c.n_critic, b), self.schedule.resolutions[stage])
+    return ops.downscale_to(self.dataset.sample(num, self.config.seed), resolution)
 
 
 def load_workdir_config(workdir: str) -> ml_collections.ConfigDict:
@@ -280,22 +265,22 @@ def open_workdir(run: Run) -> ckpt_lib.WorkdirLock | None:
 # ----------------------------------------------------------------------------------------------------
 # The compiled step and the input
 # ----------------------------------------------------------------------------------------------------
-def make_batch_fn(run: Run) -> Callable[[int], jax.Array]:
-  """The input pipeline of the loop: ``batch(step)``, the real batch of ``step`` placed on the
-  devices (each process places only its rows). A pure function of (seed, step), so a resumed run
-  needs no iterator state; a prefetching pipeline replaces this one function."""
-  return lambda step: run.parallel.put_batch(run.real_batch(step))
+def make_input_pipeline(run: Run) -> input_pipeline.InputPipeline:
+  """The loop's input: this process's rows of each step's real batch, prefetched and placed on the
+  devices (``pipeline.batch(step)``); a pure function of (seed, step), so a resumed run needs no
+  iterator state. Close it when done (``pipeline.close()``)."""
+  return input_pipeline.InputPipeline(run.config, run.dataset, run.schedule, run.parallel)
 
 
 class CompiledSteps:
   """The compiled train step (one per progressive stage), compiled ahead of time for the placements
-  of ``state`` and of ``batch_fn``'s batches. While a stage trains, the next stage's step compiles in
+  of ``state`` and of the batches ``abstract_batch(step)`` describes (shape, dtype, sharding). While a stage trains, the next stage's step compiles in
   a background thread, so a stage change does not stall. ``get(step)`` is the step function of that
   step: ``fn(state, batch, *scalars(step)) -> (state, metrics)``."""
 
-  def __init__(self, run: Run, state, batch_fn: Callable[[int], jax.Array] | None = None):
+  def __init__(self, run: Run, state, abstract_batch: Callable[[int], jax.ShapeDtypeStruct]):
     self.run = run
-    self.batch_fn = batch_fn or make_batch_fn(run)
+    self.abstract_batch = abstract_batch
     self.abstract_state = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
     self.compiled: dict[int | None, Any] = {}
@@ -309,12 +294,10 @@ class CompiledSteps:
 
   def _compile(self, stage: int | None, step: int):
     run = self.run
-    batch = self.batch_fn(step)
-    abstract_batch = jax.ShapeDtypeStruct(batch.shape, batch.dtype, sharding=batch.sharding)
     return run.parallel.compile_step(
         lambda **kw: step_lib.make_train_step(run.config, run.generator, run.critic, run.g_tx,
                                               run.d_tx, stage=stage, **kw),
-        self.abstract_state, abstract_batch, *self.scalars(step))
+        self.abstract_state, self.abstract_batch(step), *self.scalars(step))
 
   def get(self, step: int):
     schedule = self.run.schedule
@@ -329,10 +312,11 @@ class CompiledSteps:
     return self.compiled[stage]
 
 
-def compile_train_step(run: Run, state, step: int = 0) -> Callable:
+def compile_train_step(run: Run, state, pipeline: input_pipeline.InputPipeline,
+                       step: int = 0) -> Callable:
   """The compiled step function of ``step`` for the device-placed ``state`` (benchmarks, tests):
-  ``fn(state, make_batch_fn(run)(step)) -> (state, metrics)``."""
-  return CompiledSteps(run, state).get(step)
+  ``fn(state, pipeline.batch(step)) -> (state, metrics)``."""
+  return CompiledSteps(run, state, pipeline.abstract_batch).get(step)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -380,7 +364,8 @@ class _Logs:
     self.run, self.start, self.t0 = run, start, time.time()
     self.writer = writers.MetricsWriter(run.workdir, start) if run.parallel.is_main else None
 
-  def train(self, done: int, metrics: dict[str, float]) -> None:
+  def train(self, done: int, metrics: dict[str, float], data: dict[str, float]) -> None:
+    """A progress line and a 'train' record; ``data``: the input pipeline's statistics."""
     c, par = self.run.config, self.run.parallel
     rate = (done - self.start) / max(time.time() - self.t0, 1e-9)
     eta = (c.num_steps - done) / max(rate, 1e-9)
@@ -388,9 +373,11 @@ class _Logs:
          f"gp {metrics['penalty']:.4f} G {metrics['g_loss']:+.4f} | W {metrics['w_estimate']:+.4f} "
          f"|grad| {metrics['grad_norm']:.3f} | {rate:.1f} steps/s "
          f"{rate * c.batch_size * c.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
-         f" | {par.num_devices} dev x {par.num_processes} proc")
+         f" | {par.num_devices} dev x {par.num_processes} proc | data wait "
+         f"{100 * data.get('data_wait_fraction', 0.0):.1f}%, "
+         f"{data.get('data_images_per_s', 0.0):,.0f} img/s/host")
     self.write({"kind": "train", "step": done, **metrics, "steps_per_s": rate,
-                "num_devices": par.num_devices, "num_processes": par.num_processes})
+                "num_devices": par.num_devices, "num_processes": par.num_processes, **data})
 
   def eval(self, state, tag: str | None = None) -> dict[str, Any] | None:
     if not self.run.parallel.is_main:
@@ -442,14 +429,13 @@ def _reset_optimizers_at_stage_change(run: Run, state, step: int):
                                              d_opt_state=run.d_tx.init(host.d_params)))
 
 
-def train_loop(run: Run, state, start: int, steps: CompiledSteps, logs: _Logs,
-               stop: _StopSignals):
+def train_loop(run: Run, state, start: int, steps: CompiledSteps,
+               pipeline: input_pipeline.InputPipeline, logs: _Logs, stop: _StopSignals):
   """Steps ``start .. num_steps`` with their logs, evaluations and checkpoints; returns the state."""
   c, par = run.config, run.parallel
-  batch = steps.batch_fn
   for step in range(start, c.num_steps):
     state = _reset_optimizers_at_stage_change(run, state, step)
-    state, metrics = steps.get(step)(state, batch(step), *steps.scalars(step))
+    state, metrics = steps.get(step)(state, pipeline.batch(step), *steps.scalars(step))
     done = step + 1
     if stop:  # preemption: save this step, then stop
       _check_finite(done, par.metrics(metrics), run)
@@ -461,7 +447,7 @@ def train_loop(run: Run, state, start: int, steps: CompiledSteps, logs: _Logs,
       host = par.metrics(metrics)
       _check_finite(done, host, run)
       if log_now:
-        logs.train(done, host)
+        logs.train(done, host, pipeline.stats())
     if c.eval_every and done % c.eval_every == 0 and done != c.num_steps:
       logs.eval(state)
     if checkpoint_now:
@@ -508,6 +494,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   """
   run = Run(config, workdir)
   lock = open_workdir(run)
+  pipeline = None
   try:
     host_state = run.restore()
     start = 0 if host_state is None else int(host_state.step)
@@ -516,8 +503,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
     _describe(run, host_state, start)
     state = run.parallel.put_state(host_state)
     del host_state
-    steps = CompiledSteps(run, state)
+    pipeline = make_input_pipeline(run)
+    steps = CompiledSteps(run, state, pipeline.abstract_batch)
     if start < config.num_steps:
+      pipeline.start(start)  # worker processes start while the step compiles
       t_compile = time.time()
       steps.get(start)
       _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
@@ -527,7 +516,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       logs = _Logs(run, start)
     try:
       with _StopSignals() as stop, _write_errors_as_one_line(run):
-        state = train_loop(run, state, start, steps, logs, stop)
+        state = train_loop(run, state, start, steps, pipeline, logs, stop)
+        pipeline.close()
         if start < config.num_steps or run.latest_step() is None:
           run.save(state)
         stop.immediate_step = int(run.parallel.host_state(state).step)
@@ -542,6 +532,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
            f"{os.path.join(run.workdir, writers.METRICS_FILE)}, pictures in "
            f"{os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
+    if pipeline is not None:
+      pipeline.close()
     if lock is not None:
       lock.release()
   return run.parallel.host_state(state)

@@ -228,3 +228,21 @@ def test_digits_every_epoch_is_a_permutation():
   # The evaluation sample also visits every image once before repeating.
   s = ds.sample(n, seed=0).reshape(n, 64)
   assert len(np.unique(s, axis=0)) == len(np.unique(ds.images.reshape(n, 64), axis=0))
+
+
+def test_digits_is_a_shuffled_image_set_and_pickles():
+  """Digits reads through ShuffledImages: uint8 intensities 0..16 decoded by row, scaled x / 8 - 1,
+  per-process rows; a pickled copy (what grain's worker processes get) gives the same batches."""
+  import pickle  # pylint: disable=import-outside-toplevel
+  from jaxgan.data import ShuffledImages  # pylint: disable=import-outside-toplevel
+  ds = make_dataset("digits", 4)
+  assert isinstance(ds, ShuffledImages) and ds.decoded_nbytes == 1797 * 64
+  rows = np.array([5, 0, 5, 1796])
+  raw = ds.decode(np.unique(rows))
+  assert raw.dtype == np.uint8 and raw.max() <= 16
+  np.testing.assert_array_equal(ds.read(rows), ds.images[rows])
+  np.testing.assert_array_equal(ds.pixels_to_float(raw), ds.images[np.unique(rows)])
+  rows = ds.batch_indices(3, 2, 8, process_index=1, process_count=2)
+  np.testing.assert_array_equal(ds.batch(3, 2, 8, 1, 2), ds.images[rows])
+  copy = pickle.loads(pickle.dumps(ds))
+  np.testing.assert_array_equal(copy.batch(9, 3, 50), ds.batch(9, 3, 50))

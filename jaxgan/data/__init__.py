@@ -17,6 +17,10 @@ random streams), :mod:`jaxgan.data.digits`, :mod:`jaxgan.data.tfds` (``mnist``, 
 ``celeb_a_64``, ``celeb_a_128``, ``lsun_bedroom_64`` from prepared TFDS array_record files: how
 they are preprocessed and how to prepare them) and :mod:`jaxgan.data.image_folder`.
 
+The trainer reads through :mod:`jaxgan.data.pipeline` (per-process step batches, a decoded cache,
+grain worker processes and prefetch; used by :mod:`jaxgan.input_pipeline`); every image dataset is a
+:class:`ShuffledImages` (:mod:`jaxgan.data.shuffled`).
+
 ``DATASETS`` names the datasets held in memory, which ``make_dataset(name, seed)`` builds with no
 other argument; ``FILE_DATASETS`` those read from ``data_dir`` (and ``image_size`` for
 ``image_folder``); ``ALL_DATASETS`` is both, in that order, and ``DATASET_SHAPES`` their

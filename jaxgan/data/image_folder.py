@@ -29,10 +29,10 @@ import threading
 import numpy as np
 import PIL.Image
 
-from jaxgan.data.tfds import ShuffledImages
+from jaxgan.data.shuffled import ShuffledImages
 from jaxgan.data.toy import _check_int
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageFolder", "image_folder", "list_images"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageFolder", "list_images"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 """File suffixes (compared in lower case) that ``image_folder`` reads."""
@@ -165,8 +165,3 @@ class ImageFolder(ShuffledImages):
   def __repr__(self) -> str:
     return (f"ImageFolder(seed={self.seed}, data_dir={str(self.folder)!r}, "
             f"image_size={self.image_size}, size={self.size})")
-
-
-def image_folder(seed: int, data_dir: str | os.PathLike[str], image_size: int) -> ImageFolder:
-  """The ``image_folder`` dataset of ``data_dir``; see ``ImageFolder``."""
-  return ImageFolder(seed, data_dir, image_size)

@@ -83,13 +83,12 @@ import dataclasses
 import io
 import os
 import pathlib
-import threading
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import PIL.Image
 
-from jaxgan.data.toy import EVAL_STREAM, Dataset, _check_int, global_rows
+from jaxgan.data.shuffled import ShuffledImages, shuffled_indices, to_float
 
 __all__ = [
     "TFDS_DATASETS",
@@ -98,145 +97,11 @@ __all__ = [
     "TfdsImages",
     "center_crop_resize",
     "decode_example_image",
-    "make_tfds_dataset",
     "shuffled_indices",
     "to_float",
 ]
 
 _RESAMPLE = PIL.Image.Resampling.BICUBIC
-_PERMUTATION_CACHE = 4  # Epoch permutations kept per dataset (a batch can straddle two epochs).
-
-
-def shuffled_indices(seed: int, size: int, g: np.ndarray,
-                     permutation: Callable[[int], np.ndarray] | None = None) -> np.ndarray:
-  """Rows behind the global examples ``g``: ``permutation_e[g % size]`` with ``e = g // size``.
-
-  ``permutation_e = np.random.default_rng([seed, e]).permutation(size)``, the order of
-  :mod:`jaxgan.data.digits`; every epoch visits every row exactly once.
-
-  Args:
-    seed: the dataset's seed.
-    size: the number of rows ``N``, ``>= 1``.
-    g: int64 global example indices (any shape).
-    permutation: optional cached ``epoch -> permutation`` with the same values.
-
-  Returns:
-    int64 array of the shape of ``g``.
-  """
-  g = np.asarray(g, dtype=np.int64)
-  if permutation is None:
-
-    def permutation(epoch: int) -> np.ndarray:
-      return np.random.default_rng([seed, epoch]).permutation(size)
-
-  epochs, positions = np.divmod(g, size)
-  out = np.empty(g.shape, dtype=np.int64)
-  for epoch in np.unique(epochs):
-    sel = epochs == epoch
-    out[sel] = permutation(int(epoch))[positions[sel]]
-  return out
-
-
-def to_float(images: np.ndarray) -> np.ndarray:
-  """uint8 pixels ``x`` -> float32 ``x / 127.5 - 1`` (0 -> -1, 255 -> 1 exactly)."""
-  return images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
-
-
-class ShuffledImages(Dataset):
-  """A finite, randomly accessible set of uint8 images, shuffled per epoch from the seed.
-
-  Subclasses set ``name``, ``sample_shape`` and ``size`` and implement ``_load(rows)``: the uint8
-  images ``[len(rows), *sample_shape]`` of the (sorted, distinct) rows. ``batch`` and ``sample``
-  read only the rows they return.
-
-  Attributes:
-    size: the number of images ``N``.
-  """
-
-  modes = None
-  size: int
-
-  def __init__(self, seed: int) -> None:
-    super().__init__(seed)
-    self._permutations: dict[int, np.ndarray] = {}
-    self._permutation_lock = threading.Lock()
-
-  def _permutation(self, epoch: int) -> np.ndarray:
-    with self._permutation_lock:
-      perm = self._permutations.get(epoch)
-      if perm is None:
-        perm = np.random.default_rng([self.seed, epoch]).permutation(self.size)
-        perm.flags.writeable = False
-        if len(self._permutations) >= _PERMUTATION_CACHE:
-          self._permutations.pop(next(iter(self._permutations)))
-        self._permutations[epoch] = perm
-      return perm
-
-  def indices(self, first: int, count: int) -> np.ndarray:
-    """Rows of the global examples ``first .. first + count - 1`` (int64 ``[count]``)."""
-    return self.rows_of(first + np.arange(count, dtype=np.int64))
-
-  def rows_of(self, g: np.ndarray) -> np.ndarray:
-    """Rows of the global examples ``g`` (int64, same shape)."""
-    return shuffled_indices(self.seed, self.size, g, self._permutation)
-
-  def batch_indices(self, step: int, n_critic: int, batch_size: int, process_index: int = 0,
-                    process_count: int = 1) -> np.ndarray:
-    """Rows behind ``batch(...)`` with the same arguments, int64 ``[n_critic, local batch]``."""
-    step = _check_int(step, "step", 0)
-    n_critic = _check_int(n_critic, "n_critic", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    process_count = _check_int(process_count, "process_count", 1)
-    process_index = _check_int(process_index, "process_index", 0)
-    if process_index >= process_count or batch_size % process_count:
-      raise ValueError(f"need 0 <= process_index < process_count and batch_size a multiple of "
-                       f"process_count, got {process_index}, {process_count}, {batch_size}.")
-    return self.rows_of(global_rows(step, n_critic, batch_size, process_index, process_count))
-
-  def read(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-    """The images of ``rows`` (any shape and order; repeats allowed, each distinct row loaded once).
-
-    Returns:
-      float32 ``[*rows.shape, *sample_shape]`` in [-1, 1]; ``read(batch_indices(...))`` equals
-      ``batch(...)`` with the same arguments.
-    """
-    shape = np.shape(rows)
-    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-    if rows.size and (rows.min() < 0 or rows.max() >= self.size):
-      raise IndexError(f"{self.name}: rows must lie in [0, {self.size}).")
-    unique, inverse = np.unique(rows, return_inverse=True)
-    if not len(unique):
-      return np.zeros(shape + tuple(self.sample_shape), np.float32)
-    images = np.asarray(self._load(unique))
-    expected = (len(unique),) + tuple(self.sample_shape)
-    if images.shape != expected or images.dtype != np.uint8:
-      raise AssertionError(f"{self.name}: _load returned {images.dtype} {images.shape}, "
-                           f"expected uint8 {expected}.")
-    return to_float(images[inverse.reshape(-1)]).reshape(shape + tuple(self.sample_shape))
-
-  def _load(self, rows: np.ndarray) -> np.ndarray:
-    """uint8 ``[len(rows), *sample_shape]`` images of the sorted, distinct ``rows``."""
-    raise NotImplementedError
-
-  def _draw_step(self, step: int, first: int, count: int) -> np.ndarray:
-    del step
-    return self.read(self.indices(first, count))
-
-  def _draw_rows(self, step: int, first: int, count: int, rows: np.ndarray) -> np.ndarray:
-    del step, first, count
-    return self.read(self.rows_of(rows))
-
-  def _draw_sample(self, n: int, seed: int) -> np.ndarray:
-    # Whole permutations of the stream [seed, EVAL_STREAM], concatenated (as digits): no image
-    # repeats before all N have appeared.
-    rng = np.random.default_rng([seed, EVAL_STREAM])
-    reps = -(-n // self.size)
-    perms = [rng.permutation(self.size) for _ in range(reps)]
-    idx = np.concatenate(perms)[:n] if perms else np.zeros(0, np.int64)
-    return self.read(idx)
-
-
-# --- TFDS-backed datasets.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,8 +316,3 @@ class TfdsImages(ShuffledImages):
 
   def __repr__(self) -> str:
     return f"TfdsImages(name={self.name!r}, seed={self.seed}, data_dir={self.data_dir!r})"
-
-
-def make_tfds_dataset(name: str, seed: int, data_dir: str | os.PathLike[str]) -> TfdsImages:
-  """The TFDS-backed dataset ``name`` (one of ``TFDS_DATASETS``) read from ``data_dir``."""
-  return TfdsImages(name, seed, data_dir)
