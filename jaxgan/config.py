@@ -75,8 +75,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
               "batch_size"),
     ),
     "objective": (
-        Field("loss", "wgan_gp", "the GAN objective (gan: minimax BCE, nsgan: non-saturating BCE, "
-              "wgan, wgan_gp, hinge)"),
+        Field("loss", "wgan_gp", "objective: BCE (gan: minimax, nsgan: non-saturating), W-loss "
+              "(wgan: clipped critic, wgan_gp: penalised critic) or hinge"),
         Field("gp_weight", 10.0, "lambda of the gradient penalty (WGAN-GP: 10; 0 disables it)"),
         Field("gp_target", 1.0, "gamma: the slope the penalty pulls towards"),
         Field("gp_one_sided", False, "penalise only slopes above gp_target"),
@@ -159,14 +159,7 @@ def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
   Raises:
     ConfigError: the file does not exist, cannot be read, or has no ``get_config``.
   """
-  name = path_or_name or DEFAULT_CONFIG
-  path = pathlib.Path(name)
-  if not path.suffix and not path.exists():
-    path = CONFIG_DIR / f"{name}.py"
-  if not path.is_file():
-    known = available_configs()
-    raise ConfigError(f"config: no config file '{name}'{did_you_mean(name, known)}; give a path or "
-                      f"one of: {', '.join(known)}")
+  path = config_path(path_or_name)
   spec = importlib.util.spec_from_file_location(f"jaxgan_config_{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
   try:
@@ -179,6 +172,23 @@ def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigError(f"config: get_config() in '{path}' must return an ml_collections.ConfigDict")
   return config
+
+
+def config_path(path_or_name: str | None) -> pathlib.Path:
+  """The file of a config given by path or by name in ``configs/`` (``None``: the default).
+
+  Raises:
+    ConfigError: no such file (the message suggests the closest config name).
+  """
+  name = path_or_name or DEFAULT_CONFIG
+  path = pathlib.Path(name)
+  if not path.suffix and not path.exists():
+    path = CONFIG_DIR / f"{name}.py"
+  if not path.is_file():
+    known = available_configs()
+    raise ConfigError(f"config: no config file '{name}'{did_you_mean(name, known)}; give a path or "
+                      f"one of: {', '.join(known)}")
+  return path
 
 
 def available_configs() -> list[str]:
