@@ -141,6 +141,7 @@ def _cli_train(workdir, *overrides, config=None):
   return cli.main(args + tiny + list(overrides))
 
 
+@pytest.mark.e2e
 def test_default_config_end_to_end(tmp_path, capsys):
   """`jaxgan train` on the default config for a few steps: finite metrics, checkpoints, pictures, and
   `jaxgan sample` gives [N, 2] float32."""
@@ -173,6 +174,7 @@ def test_default_config_end_to_end(tmp_path, capsys):
   assert last["source"] == "jaxgan evaluate" and last["step"] == 4 and "modes_captured" in last
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("config_name, extra", [
     ("default", []),
     ("digits_wgan_gp", ["--config.base_channels=4", "--config.batch_size=8",
@@ -207,6 +209,7 @@ def test_resume_continues_exactly(config_name, extra, tmp_path, capsys):
   assert last["source"] == "jaxgan evaluate" and last["step"] == 12
 
 
+@pytest.mark.e2e
 def test_resume_refuses_a_different_config(tmp_path, capsys):
   assert _cli_train(tmp_path, "--config.num_steps=1") == 0
   capsys.readouterr()
@@ -260,6 +263,7 @@ def test_ring8_wgan_gp_captures_all_modes(tmp_path):
   assert final["kind"] == "eval" and final["modes_captured"] == 8, final
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name, overrides", [
     ("ring8_sngan", {"hidden_dim": 16}),
     ("digits_sngan", {"base_channels": 4, "batch_size": 8, "latent_dim": 8}),
@@ -323,6 +327,7 @@ def test_ring8_sngan_captures_all_modes(tmp_path):
   assert final["kind"] == "eval" and final["modes_captured"] == 8, final
 
 
+@pytest.mark.e2e
 def test_compilation_cache_makes_a_rerun_start_without_compiling(tmp_path):
   """`jaxgan train` in a fresh process writes the compiled step to the persistent cache
   (--compilation_cache); a second process with the same config finds it there (JAX logs a cache hit)."""
