@@ -1,6 +1,7 @@
 """Tests of jaxgan.cli's self-description: ``--help`` of every command, ``jaxgan config``, and the
 "did you mean" hints of its one-line errors. In-process ``cli.main`` calls: nothing compiles."""
 
+import os
 import re
 
 import pytest
@@ -106,3 +107,25 @@ def test_every_argument_is_described(command, capsys):
   assert rc == 0
   for action in parser._actions:  # pylint: disable=protected-access
     assert action.help.split()[0] in out, (command, action.dest)
+
+
+def _readme_section(title):
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_configs_table_has_every_shipped_config():
+  table = _readme_section("Configs")
+  missing = [n for n in config_lib.available_configs() if f"`{n}`" not in table]
+  assert not missing
+
+
+def test_readme_command_line_block_has_every_command_and_flag():
+  block = _readme_section("Command line").split("```")[1]
+  for command, parser in cli._subparsers(cli.build_parser()).items():  # pylint: disable=protected-access
+    assert f"jaxgan {command}" in block
+    for action in parser._actions:  # pylint: disable=protected-access
+      flags = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+      assert all(f in block for f in flags), (command, flags)
