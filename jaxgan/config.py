@@ -3,6 +3,8 @@
 A config is an ``ml_collections.ConfigDict`` returned by ``get_config()`` in a file of ``configs/``
 (the folder ships inside the package as ``jaxgan/configs``). Every config starts from
 :func:`base_config`, so every config has every field; a field that the base does not define is refused.
+:data:`FIELDS` is the one table of the fields, their defaults and one-line meanings (``base_config``
+is built from it; ``jaxgan config`` and ``jaxgan train --help`` print it).
 :func:`validate` checks types and ranges and raises :class:`ConfigError` with a one-line message that
 names the field and what is allowed, before anything compiles.
 """

@@ -5,9 +5,10 @@ by the Agg renderer; pyplot (and therefore any interactive backend or display) i
 plotting is safe on headless machines and does not change the caller's backend.
 
 ``plot_toy`` follows figure 1 of [WGANGP] and the plots of its ``gan_toy.py``: the critic's value on
-a grid as a contour map, generated samples as green ``+`` markers, and the real samples drawn over
-them as half-transparent orange dots (so that a generator piled on a few modes cannot hide the
-real data); mode centers are black crosses; the axes are the data's two coordinates.
+a grid as a contour map, the real samples as wide translucent orange dots, and the generated samples
+as small green ``+`` markers over them (so that neither hides the other: a mode the generator misses
+shows orange without green); mode centers are black crosses; the axes are the data's two
+coordinates.
 
 ``save_image_grid`` tiles generated images; given ``real=``, a labelled panel of real samples is
 drawn at their left, at the same scale, to judge the samples against. Images are placed with
@@ -93,8 +94,8 @@ def critic_grid(extent: float | Sequence[float], n: int = 100
 def plot_toy(path: str | os.PathLike[str], fake: np.ndarray, real: np.ndarray | None = None,
              critic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
              centers: np.ndarray | None = None, title: str = "") -> str:
-  """Scatter plot of 2-D generated (green ``+``) and real (orange dots, drawn on top, half
-  transparent) samples over the critic's contours, with labelled axes and a legend.
+  """Scatter plot of 2-D generated (small green ``+``) and real (wide translucent orange dots, drawn
+  underneath) samples over the critic's contours, with labelled axes and a legend.
 
   The axis limits come from ``toy_extent(real, centers)`` (generated points outside them are clipped
   from view, so a diverging generator does not shrink the picture); from the critic grid when
@@ -143,21 +144,21 @@ def toy_figure(fake: np.ndarray, real: np.ndarray | None = None,
       cs = ax.contourf(xs, ys, values, levels=20, cmap="Blues", alpha=0.7)
       ax.contour(xs, ys, values, levels=cs.levels, colors="k", linewidths=0.3, alpha=0.4)
       fig.colorbar(cs, ax=ax, label="critic value")
-  ax.scatter(fake[:, 0], fake[:, 1], c="green", marker="+", s=24, linewidths=0.9,
-             label=f"generated ({len(fake)})", zorder=2)
-  if real is not None:  # over the generated points, half transparent: both stay visible
-    ax.scatter(real[:, 0], real[:, 1], c="darkorange", marker="o", s=7, alpha=0.45,
-               edgecolors="none", label=f"real ({len(real)})", zorder=3)
+  if real is not None:  # under the generated points, as wide translucent dots: both stay visible
+    ax.scatter(real[:, 0], real[:, 1], c="darkorange", marker="o", s=60, alpha=0.25,
+               edgecolors="none", label=f"real ({len(real)})", zorder=2)
   if centers is not None:
     ax.scatter(centers[:, 0], centers[:, 1], c="black", marker="x", s=35, linewidths=1.0,
                label="modes", zorder=2.5)
+  ax.scatter(fake[:, 0], fake[:, 1], c="green", marker="+", s=18, linewidths=0.7,
+             label=f"generated ({len(fake)})", zorder=3)
   ax.set_xlim(extent[0], extent[1])
   ax.set_ylim(extent[2], extent[3])
   ax.set_aspect("equal")
   ax.set_xlabel("x[0] (first data coordinate)")
   ax.set_ylabel("x[1] (second data coordinate)")
   legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize=8,
-                     frameon=False, markerscale=1.5)
+                     frameon=False)
   for handle in legend.legend_handles:
     handle.set_alpha(1.0)
   if title:

@@ -71,7 +71,7 @@ def test_toy_plot_labels_its_axes_and_legend(tmp_path):
   assert ax.get_xlabel().startswith("x[0]") and ax.get_ylabel().startswith("x[1]")
   assert fig.axes[1].get_ylabel() == "critic value"  # the colour bar
   labels = [t.get_text() for t in ax.get_legend().get_texts()]
-  assert labels == ["generated (500)", "real (500)", "modes"]
+  assert labels == ["real (500)", "modes", "generated (500)"]
   path = plots.plot_toy(tmp_path / "sub" / "toy.png", fake, real, critic=critic,
                         centers=ds.modes.centers, title="eight_gaussians")
   assert path == str(tmp_path / "sub" / "toy.png") and _is_png(path)
