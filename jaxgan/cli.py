@@ -277,8 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else list(argv)
   parser = build_parser()
+  commands = _subparsers(parser)
+  if argv and not argv[0].startswith("-") and argv[0] not in commands:
+    return _fail(f"unknown command '{argv[0]}'{config_lib.did_you_mean(argv[0], commands)}; "
+                 f"choose from {', '.join(commands)}")
   args, rest = parser.parse_known_args(argv)
-  command = _subparsers(parser)[args.command]
+  command = commands[args.command]
   try:
     bad = _unknown_flag(rest, command)
     if args.command in ("train", "config"):

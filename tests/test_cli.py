@@ -83,6 +83,7 @@ def test_config_command_without_a_name_shows_the_default_config_and_lists_the_co
     (["config", "default", "--config.gp_wieght=1"], "did you mean 'gp_weight'?"),
     (["train", "--workdr", "/tmp/x"], "did you mean '--workdir'?"),
     (["train", "--config.loss=wgan-gp"], "did you mean 'wgan_gp'?"),
+    (["trian"], "did you mean 'train'?"),
     (["sample", "--workdir", "w", "--num", "2", "--out", "a.npy", "--sed", "3"],
      "did you mean '--seed'?"),
 ])
