@@ -210,7 +210,8 @@ def _unknown_flag(rest, parser) -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
   """The parser of ``jaxgan``: one sub-parser per command (``train``, ``sample``, ``evaluate``,
-  ``config``); ``--config.FIELD=VALUE`` overrides are left for :func:`jaxgan.config.parse_overrides`."""
+  ``config``); ``--config.FIELD=VALUE`` overrides are left for
+  :func:`jaxgan.config.parse_overrides`."""
   parser = _Parser(prog="jaxgan", description="GANs of the Wasserstein family in JAX. "
                    "`jaxgan COMMAND --help` describes a command.")
   sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
@@ -224,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
   p_train.add_argument("--config", default=None, metavar="FILE|NAME",
                        help=f"config file or name ({', '.join(config_lib.available_configs())}); "
                        "default: default")
-  p_train.add_argument("--workdir", default=None, help="output folder (default: runs/<config name>)")
+  p_train.add_argument("--workdir", default=None, metavar="DIR",
+                       help="output folder (default: runs/<config name>)")
   p_train.add_argument("--compilation_cache", default=default_compilation_cache(), metavar="DIR",
                        help="JAX's persistent compilation cache folder ('' turns it off; default "
                        "$JAXGAN_COMPILATION_CACHE or ~/.cache/jaxgan/xla)")

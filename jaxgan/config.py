@@ -43,9 +43,9 @@ class Field(NamedTuple):
   meaning: str
 
 
-# Every config field, by group, in the order `jaxgan config` and `jaxgan train --help` list them. The one
-# source of the defaults (base_config) and of the meanings (field_help); the allowed values of the
-# choice fields are added from the tuples above (field_choices).
+# Every config field, by group, in the order `jaxgan config` and `jaxgan train --help` list them.
+# The one source of the defaults (base_config) and of the meanings (field_help); the allowed values
+# of the choice fields are added from the tuples above (field_choices).
 FIELDS: dict[str, tuple[Field, ...]] = {
     "run": (
         Field("name", "default", "run name: the default workdir is runs/<name>"),
@@ -124,7 +124,7 @@ def field_help() -> dict[str, str]:
 
 
 def field_choices(field: str) -> tuple[str, ...] | None:
-  """The allowed values of a choice field (``loss``, ``model``, ...), or ``None`` for other fields."""
+  """The allowed values of a choice field (``loss``, ``model``, ...); ``None`` for other fields."""
   if field == "dataset":
     from jaxgan import data  # pylint: disable=import-outside-toplevel
     return tuple(data.ALL_DATASETS)

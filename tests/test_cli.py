@@ -125,7 +125,8 @@ def test_readme_configs_table_has_every_shipped_config():
 
 def test_readme_command_line_block_has_every_command_and_flag():
   block = _readme_section("Command line").split("```")[1]
-  for command, parser in cli._subparsers(cli.build_parser()).items():  # pylint: disable=protected-access
+  commands = cli._subparsers(cli.build_parser())  # pylint: disable=protected-access
+  for command, parser in commands.items():
     assert f"jaxgan {command}" in block
     for action in parser._actions:  # pylint: disable=protected-access
       flags = [o for o in action.option_strings if o.startswith("--") and o != "--help"]
