@@ -3,6 +3,8 @@
 A config is an ``ml_collections.ConfigDict`` returned by ``get_config()`` in a file of ``configs/``
 (the folder ships inside the package as ``jaxgan/configs``). Every config starts from
 :func:`base_config`, so every config has every field; a field that the base does not define is refused.
+:data:`FIELDS` is the one table of the fields, their defaults and one-line meanings (``base_config``
+is built from it; ``jaxgan config`` and ``jaxgan train --help`` print it).
 :func:`validate` checks types and ranges and raises :class:`ConfigError` with a one-line message that
 names the field and what is allowed, before anything compiles.
 """
@@ -10,11 +12,12 @@ names the field and what is allowed, before anything compiles.
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib.util
 import math
 import os
 import pathlib
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import ml_collections
 
@@ -50,70 +53,132 @@ def migrate_fields(saved: dict[str, Any]) -> dict[str, Any]:
   return {RENAMED_FIELDS.get(k, k): v for k, v in saved.items()}
 
 
+class Field(NamedTuple):
+  """One config field: its name, its default value and a one-line meaning (``jaxgan config``)."""
+  name: str
+  default: Any
+  meaning: str
+
+
+# Every config field, by group, in the order `jaxgan config` and `jaxgan train --help` list them.
+# The one source of the defaults (base_config) and of the meanings (field_help); the allowed values
+# of the choice fields are added from the tuples above (field_choices).
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "run": (
+        Field("name", "default", "run name: the default workdir is runs/<name>"),
+        Field("seed", 0, "root PRNG seed (parameters, latents, data order)"),
+    ),
+    "data": (
+        Field("dataset", "ring8", "training data: a 2-D mixture, digits, or a TFDS / image folder "
+              "dataset"),
+        Field("data_dir", "", "file datasets: TFDS data_dir (default ~/tensorflow_datasets) or the "
+              "image_folder root"),
+        Field("image_size", 0, "image_folder: side of the (square) images; 0 elsewhere"),
+    ),
+    "models": (
+        Field("model", "mlp", "'mlp' for 2-D data; an image model for images"),
+        Field("latent_dim", 2, "generator input size (the WGAN-GP toy script uses 2)"),
+        Field("hidden_dim", 512, "mlp: units per hidden layer (WGAN-GP toy: 512)"),
+        Field("num_hidden", 3, "mlp: hidden layers (WGAN-GP toy: 3)"),
+        Field("base_channels", 64, "image models: width (dcgan: widest-resolution layer; resnets: "
+              "D width)"),
+        Field("g_batch_norm", True, "dcgan: batch norm in the generator (never in the critic)"),
+        Field("critic_layer_norm", False, "dcgan: layer norm in the critic (WGAN-GP's substitute "
+              "for BN)"),
+        Field("spectral_norm", False, "spectral normalization of every critic layer (SNGAN)"),
+        Field("fmap_base", 8192, "pggan: features at stage s = min(fmap_base / 2^(s+1), fmap_max)"),
+        Field("fmap_max", 512, "pggan: the widest layer"),
+        Field("images_per_fade", 0, "pggan: real images shown while a new resolution fades in"),
+        Field("images_per_stable", 0, "pggan: real images shown at each resolution after its fade"),
+        Field("batch_by_resolution", "", "pggan: 'RES:BATCH,...' (e.g. '4:64,8:64'); empty: "
+              "batch_size"),
+    ),
+    "objective": (
+        Field("loss", "wgan_gp", "objective: BCE (gan: minimax, nsgan: non-saturating), W-loss "
+              "(wgan: clipped critic, wgan_gp: penalised critic) or hinge"),
+        Field("gp_weight", 10.0, "lambda of the gradient penalty (WGAN-GP: 10; 0 disables it)"),
+        Field("gp_target", 1.0, "gamma: the slope the penalty pulls towards"),
+        Field("gp_one_sided", False, "penalise only slopes above gp_target"),
+        Field("drift_weight", 0.0, "epsilon_drift of PGGAN (0 disables it)"),
+        Field("clip_value", 0.0, "WGAN weight clipping c (0 disables it; wgan requires > 0)"),
+    ),
+    "optimisation": (
+        Field("num_steps", 1500, "generator updates"),
+        Field("batch_size", 256, "global batch size (real and fake samples per critic update)"),
+        Field("n_critic", 5, "critic updates per generator update"),
+        Field("optimizer", "adam", "optimizer of both networks"),
+        Field("g_lr", 1e-4, "generator learning rate"),
+        Field("d_lr", 1e-4, "critic learning rate"),
+        Field("b1", 0.5, "Adam beta1 (WGAN-GP toy script: 0.5; paper: 0)"),
+        Field("b2", 0.9, "Adam beta2"),
+        Field("lr_schedule", "constant", "learning rates: constant, or linear decay to 0 at "
+              "num_steps (SNGAN, WGAN-GP)"),
+        Field("ema_decay", 0.0, "generator EMA decay (0 disables; PGGAN uses 0.999)"),
+        Field("critic_loop", "auto", "n_critic loop form: scan, unroll, or auto (scan, but unroll "
+              "for XLA convolutions on CPU)"),
+        Field("conv_impl", "auto", "convolutions: xla (lax.conv_*), im2col (slices + one matmul, "
+              "4-8x faster on CPU), auto (im2col on CPU, else xla)"),
+        Field("compute_dtype", "float32", "activations, matmuls, convolutions: float32 or bfloat16 "
+              "(parameters, optimizer state, statistics, losses, penalty norms stay float32)"),
+    ),
+    "devices": (
+        Field("parallel", "jit", "jit (device mesh + NamedSharding) or pmap (compatibility)"),
+        Field("num_devices", 0, "devices to use (0: all; a multi-process run uses all)"),
+    ),
+    "input": (  # jaxgan.input_pipeline; none of these changes a batch
+        Field("data_workers", 0, "processes decoding images (grain); 0: threads of the trainer"),
+        Field("data_prefetch", 2, "steps prepared ahead of the running one"),
+        Field("data_cache_mb", 2048, "host memory (MiB) for decoded uint8 images kept after first "
+              "use"),
+    ),
+    "outputs": (
+        Field("log_every", 100, "steps between progress lines / metric records"),
+        Field("eval_every", 500, "steps between evaluations and pictures (0: only at the end)"),
+        Field("checkpoint_every", 500, "steps between checkpoints (and always at the end)"),
+        Field("keep_checkpoints", 3, "the newest N checkpoints are kept (older ones deleted)"),
+        Field("eval_samples", 2500, "samples per evaluation (PacGAN protocol: 2,500)"),
+        Field("inception_weights", "", "FID/KID/IS: path of pytorch-fid's "
+              "pt_inception-2015-12-05-6726825d.pth (or its .npz); empty: no Inception metrics"),
+    ),
+}
+
+
+def field_help() -> dict[str, str]:
+  """``{field: one-line meaning}`` for every field of :func:`base_config`."""
+  return {f.name: f.meaning for group in FIELDS.values() for f in group}
+
+
+def field_choices(field: str) -> tuple[str, ...] | None:
+  """The allowed values of a choice field (``loss``, ``model``, ...); ``None`` for other fields."""
+  if field == "dataset":
+    from jaxgan import data  # pylint: disable=import-outside-toplevel
+    return tuple(data.ALL_DATASETS)
+  return {"loss": LOSSES, "model": MODELS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES,
+          "critic_loop": CRITIC_LOOPS, "conv_impl": CONV_IMPLS, "parallel": PARALLEL,
+          "compute_dtype": COMPUTE_DTYPES}.get(field)
+
+
 def base_config() -> ml_collections.ConfigDict:
-  """The fields every config has, with their defaults (a short WGAN-GP run on ring8)."""
+  """The fields every config has, with their defaults (a short WGAN-GP run on ring8); see
+  :data:`FIELDS` for what each one means."""
   c = ml_collections.ConfigDict()
-  c.name = "default"             # run name: the default workdir is runs/<name>
-  c.seed = 0                     # root PRNG seed (parameters, latents, data order)
-  # --- data
-  c.dataset = "ring8"            # one of jaxgan.data.ALL_DATASETS
-  c.data_dir = ""                # file datasets: TFDS data_dir (default ~/tensorflow_datasets) or
-                                 # the image_folder root
-  c.image_size = 0               # image_folder: side of the (square) images; 0 elsewhere
-  # --- models
-  c.model = "mlp"                # 'mlp' (2-D data); images: dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet
-  c.latent_dim = 2               # generator input size (the WGAN-GP toy script uses 2)
-  c.hidden_dim = 512             # mlp: units per hidden layer (WGAN-GP toy: 512)
-  c.num_hidden = 3               # mlp: hidden layers (WGAN-GP toy: 3)
-  c.base_channels = 64           # image models: width (dcgan: widest-resolution layer; resnets: D width)
-  c.g_batch_norm = True          # dcgan: batch norm in the generator (never in the critic)
-  c.critic_layer_norm = False    # dcgan: layer norm in the critic (WGAN-GP's substitute for BN)
-  c.spectral_norm = False        # spectral normalization of every critic layer (SNGAN)
-  c.fmap_base = 8192             # pggan: features at stage s = min(fmap_base / 2^(s+1), fmap_max)
-  c.fmap_max = 512               # pggan: the widest layer
-  c.images_per_fade = 0          # pggan: real images shown while a new resolution fades in
-  c.images_per_stable = 0        # pggan: real images shown at each resolution after its fade
-  c.batch_by_resolution = ""     # pggan: 'RES:BATCH,...' (e.g. '4:64,8:64'); empty: batch_size
-  # --- objective
-  c.loss = "wgan_gp"             # one of gan, nsgan, wgan, wgan_gp, hinge
-  c.gp_weight = 10.0             # lambda of the gradient penalty (WGAN-GP: 10; 0 disables it)
-  c.gp_target = 1.0              # gamma: the slope the penalty pulls towards
-  c.gp_one_sided = False         # penalise only slopes above gp_target
-  c.drift_weight = 0.0           # epsilon_drift of PGGAN (0 disables it)
-  c.clip_value = 0.0             # WGAN weight clipping c (0 disables it; wgan requires > 0)
-  # --- optimisation
-  c.num_steps = 1500             # generator updates
-  c.batch_size = 256             # global batch size (real and fake samples per critic update)
-  c.n_critic = 5                 # critic updates per generator update
-  c.optimizer = "adam"           # 'adam' or 'rmsprop' (both networks)
-  c.g_lr = 1e-4                  # generator learning rate
-  c.d_lr = 1e-4                  # critic learning rate
-  c.b1 = 0.5                     # Adam beta1 (WGAN-GP toy script: 0.5; paper: 0)
-  c.b2 = 0.9                     # Adam beta2
-  c.lr_schedule = "constant"     # 'constant' or 'linear' (decay to 0 at num_steps, as SNGAN/WGAN-GP)
-  c.ema_decay = 0.0              # generator EMA decay (0 disables; PGGAN uses 0.999)
-  c.critic_loop = "auto"         # n_critic loop form: 'scan', 'unroll', 'auto' (scan, but unroll for
-                                 # XLA convolutions on CPU; measured: step.resolve_critic_loop)
-  c.conv_impl = "auto"           # convolutions: 'xla' (lax.conv_*), 'im2col' (jaxgan.ops: slices + one
-                                 # matmul, 4-8x faster steps on CPU), 'auto' (im2col on CPU, else xla)
-  c.compute_dtype = "float32"    # activations/matmuls/convs: 'float32' or 'bfloat16' (params, optimizer
-                                 # state, statistics, losses and the penalty's norms stay float32)
-  # --- devices
-  c.parallel = "jit"             # 'jit' (device mesh + NamedSharding) or 'pmap' (compatibility)
-  c.num_devices = 0              # devices to use (0: all; a multi-process run uses all)
-  # --- input pipeline (jaxgan.input_pipeline; none of these changes a batch)
-  c.data_workers = 0             # processes decoding images (grain); 0: threads of the trainer
-  c.data_prefetch = 2            # steps prepared ahead of the running one
-  c.data_cache_mb = 2048         # host memory (MiB) for decoded uint8 images kept after first use
-  # --- outputs
-  c.log_every = 100              # steps between progress lines / metric records
-  c.eval_every = 500             # steps between evaluations and pictures (0: only at the end)
-  c.checkpoint_every = 500       # steps between checkpoints (and always at the end)
-  c.keep_checkpoints = 3         # the newest N checkpoints are kept (older ones deleted)
-  c.eval_samples = 2500          # samples per evaluation (PacGAN protocol: 2,500)
-  c.inception_weights = ""       # FID/KID/IS: path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth
-                                 # (or its .npz conversion); empty: no Inception metrics
+  for group in FIELDS.values():
+    for f in group:
+      c[f.name] = f.default
   return c
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+  """`` (did you mean 'X'?)`` for the closest of ``candidates`` to ``word`` (difflib ratio >= 0.6),
+  or ``''`` when none is close."""
+  close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+  return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown_field_message(field: str) -> str:
+  """The one-line error for a field that no config has."""
+  return (f"unknown config field '{field}'{did_you_mean(field, field_help())}; "
+          f"`jaxgan config` lists every field")
 
 
 def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
@@ -122,13 +187,7 @@ def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
   Raises:
     ConfigError: the file does not exist, cannot be read, or has no ``get_config``.
   """
-  name = path_or_name or DEFAULT_CONFIG
-  path = pathlib.Path(name)
-  if not path.suffix and not path.exists():
-    path = CONFIG_DIR / f"{name}.py"
-  if not path.is_file():
-    known = ", ".join(available_configs())
-    raise ConfigError(f"config: no config file '{name}'; give a path or one of: {known}")
+  path = config_path(path_or_name)
   spec = importlib.util.spec_from_file_location(f"jaxgan_config_{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
   try:
@@ -145,6 +204,23 @@ def load_config(path_or_name: str | None) -> ml_collections.ConfigDict:
   if not isinstance(config, ml_collections.ConfigDict):
     raise ConfigError(f"config: get_config() in '{path}' must return an ml_collections.ConfigDict")
   return config
+
+
+def config_path(path_or_name: str | None) -> pathlib.Path:
+  """The file of a config given by path or by name in ``configs/`` (``None``: the default).
+
+  Raises:
+    ConfigError: no such file (the message suggests the closest config name).
+  """
+  name = path_or_name or DEFAULT_CONFIG
+  path = pathlib.Path(name)
+  if not path.suffix and not path.exists():
+    path = CONFIG_DIR / f"{name}.py"
+  if not path.is_file():
+    known = available_configs()
+    raise ConfigError(f"config: no config file '{name}'{did_you_mean(name, known)}; give a path or "
+                      f"one of: {', '.join(known)}")
+  return path
 
 
 def available_configs() -> list[str]:
@@ -189,7 +265,7 @@ def apply_overrides(config: ml_collections.ConfigDict,
       raise ConfigError(f"{field}: renamed {RENAMED_FIELDS[field]} (use "
                         f"--config.{RENAMED_FIELDS[field]}={text})")
     if field not in known:
-      raise ConfigError(f"unknown config field '{field}'; known fields: {', '.join(sorted(known))}")
+      raise ConfigError(unknown_field_message(field))
     like = config[field] if field in config else known[field]
     config[field] = _parse_value(field, text, like)
   return config
@@ -197,7 +273,8 @@ def apply_overrides(config: ml_collections.ConfigDict,
 
 def _choice(config, field, allowed):
   if config[field] not in allowed:
-    raise ConfigError(f"{field} must be one of {', '.join(allowed)}; got {config[field]!r}")
+    raise ConfigError(f"{field} must be one of {', '.join(allowed)}; got {config[field]!r}"
+                      f"{did_you_mean(config[field], allowed)}")
 
 
 def _number(config, field, *, kind=float, minimum=None, strict=False, maximum=None):
@@ -226,7 +303,7 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
       raise ConfigError(f"{old}: renamed {new}; set {new} instead")
   unknown = sorted(set(config.keys()) - set(known.keys()))
   if unknown:
-    raise ConfigError(f"unknown config field '{unknown[0]}'; known fields: {', '.join(sorted(known))}")
+    raise ConfigError(unknown_field_message(unknown[0]))
   missing = sorted(set(known.keys()) - set(config.keys()))
   if missing:
     raise ConfigError(f"config field '{missing[0]}' is missing (start from jaxgan.config.base_config())")

@@ -112,6 +112,7 @@ def test_injected_nan_stops_cleanly_and_keeps_the_last_good_checkpoint(tmp_path,
   assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(state.d_params))
 
 
+@pytest.mark.e2e
 def test_sigterm_mid_run_leaves_a_restorable_checkpoint(tmp_path):
   args = [sys.executable, "-m", "jaxgan.cli", "train", "--workdir", str(tmp_path),
           "--config.num_steps=100000", "--config.checkpoint_every=100000"] + [

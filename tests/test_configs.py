@@ -34,6 +34,7 @@ def _run(config, workdir):
   return records
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", ["cifar10_sngan_resnet", "cifar10_sngan_cnn",
                                   "cifar10_wgan_gp_resnet", "cifar10_wgan_gp_dcgan", "mnist_wgan",
                                   "mnist_wgan_gp"])
@@ -46,6 +47,7 @@ def test_paper_configs_train_on_local_tfds_data(name, real_data_dir, tmp_path):
     assert records[-1]["spectral_audit"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("dataset", ["celeb_a_64", "lsun_bedroom_64"])
 def test_64px_datasets_train_with_dcgan(dataset, real_data_dir, tmp_path):
   config = config_lib.load_config("celeb_a_64_wgan_gp")
@@ -55,6 +57,7 @@ def test_64px_datasets_train_with_dcgan(dataset, real_data_dir, tmp_path):
   _run(config, tmp_path)
 
 
+@pytest.mark.e2e
 def test_image_folder_trains(tmp_path):
   folder = tmp_path / "images"
   folder.mkdir()

@@ -1,6 +1,19 @@
-"""The experiments of ``jaxgan.experiments`` in their ``--quick`` form: each runs, writes its PNG and
-JSON, and its key number has the sign or order the claim predicts (where the quick sizes can show it;
-see docs/claims.md for the full-size numbers)."""
+"""The experiments of ``jaxgan.experiments``.
+
+Default suite: the ``--quick`` forms of the three experiments that need no GAN training
+(parallel_lines, vanishing_gradients, clipping_vs_penalty) run, write their PNG and JSON, and their
+key number has the sign or order the claim predicts.
+
+``e2e`` (they train GANs through ``train_and_evaluate``): the quick forms of mode_collapse,
+w_estimate_tracks_quality and spectral_vs_penalty. At quick sizes (150-300 steps) no generator has
+learnt the mixture yet (measured: 0-2 of 8 modes, 0.1% high quality, for BCE and WGAN-GP alike), so
+these tests check what the quick runs can show: the experiment's own bookkeeping (snapshots,
+histograms, the Spearman numbers recomputed from the rows) and, for spectral normalization, the
+slope bound.
+
+``slow`` (minutes to an hour on 2 cores): the claims themselves at the experiments' full sizes, with
+the margins of docs/claims.md's measured numbers.
+"""
 
 import importlib
 import json
@@ -9,6 +22,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from jaxgan import experiments
 
@@ -79,32 +93,73 @@ def test_clipping_vs_penalty(tmp_path):
   assert result["deep_weight_fraction_at_clip"]["0.01"] > 0.5
 
 
-def test_mode_collapse(tmp_path):
+@pytest.mark.e2e
+def test_mode_collapse_quick_bookkeeping(tmp_path):
   from jaxgan.experiments import mode_collapse
   result = mode_collapse.run(quick=True, workdir=str(tmp_path))
   _check_outputs(result, tmp_path, "mode_collapse")
   table = result["table"]
   assert set(table) == {"ring8_gan", "ring8_wgan_gp"}
   for row in table.values():
-    assert 0 <= row["modes_captured"] <= 8 and 0.0 <= row["high_quality_fraction"] <= 1.0
-    assert len(row["over_training"]) == 4
-    assert all(sum(s["mode_histogram"]) <= 2500 for s in row["over_training"])
+    snaps = row["over_training"]
+    assert [s["step"] for s in snaps] == [75, 150, 225, 300]  # 4 snapshots of the 300 quick steps
+    for s in snaps:
+      hist = np.asarray(s["mode_histogram"])
+      # The histogram counts the high-quality samples of the 2,500 drawn, mode by mode.
+      assert hist.shape == (8,) and hist.sum() == round(s["high_quality_fraction"] * 2500)
+      assert s["modes_captured"] == np.count_nonzero(hist)
+    # The table's final numbers are the last snapshot's; hops count changes of the largest mode.
+    assert (row["modes_captured"], row["high_quality_fraction"]) == (
+        snaps[-1]["modes_captured"], snaps[-1]["high_quality_fraction"])
+    tops = [s["largest_mode"] for s in snaps if s["largest_mode"] >= 0]
+    assert row["largest_mode_hops"] == sum(a != b for a, b in zip(tops, tops[1:]))
   # The runs' own outputs are there (metrics and pictures from train_and_evaluate).
   assert os.path.exists(tmp_path / "runs" / "ring8_gan" / "samples" / "final.png")
 
 
-def test_w_estimate_tracks_quality(tmp_path):
+@pytest.mark.slow
+def test_mode_collapse_claim(tmp_path):
+  """The full ring8 runs (~10 minutes): WGAN-GP ends with all 8 modes, most samples of high quality;
+  the BCE GAN drops modes on the way (docs/claims.md: 1/8 at step 3,333; WGAN-GP 8/8, 96.6%)."""
+  from jaxgan.experiments import mode_collapse
+  result = mode_collapse.run(workdir=str(tmp_path), only=("ring8",), sngan=False)
+  gan, wgan_gp = result["table"]["ring8_gan"], result["table"]["ring8_wgan_gp"]
+  assert wgan_gp["modes_captured"] == 8 and wgan_gp["high_quality_fraction"] > 0.8
+  assert min(s["modes_captured"] for s in gan["over_training"]) < 8
+
+
+@pytest.mark.e2e
+def test_w_estimate_tracks_quality_quick_bookkeeping(tmp_path):
   from jaxgan.experiments import w_estimate_tracks_quality
   result = w_estimate_tracks_quality.run(quick=True, workdir=str(tmp_path))
   _check_outputs(result, tmp_path, "w_estimate_tracks_quality")
-  for kind in ("wgan_gp", "gan"):
+  k = result["key_numbers"]
+  for kind, name in (("wgan_gp", "w_estimate"), ("gan", "js_estimate")):
     rows = result[kind]["rows"]
     assert len(rows) == 5
     assert all(r["exact_w1"] > 0 and math.isfinite(r["logged_estimate"]) for r in rows)
-  for v in result["key_numbers"].values():
-    assert math.isnan(v) or -1.0 <= v <= 1.0
+    # The reported correlations are Spearman's rho of the rows (scipy.stats, recomputed here).
+    w1 = [r["exact_w1"] for r in rows]
+    for key, column, part in ((f"spearman_{name}_vs_exact_w1", "logged_estimate", slice(None)),
+                              (f"spearman_{name}_recomputed_vs_exact_w1", "recomputed_estimate",
+                               slice(None)),
+                              (f"spearman_{name}_vs_exact_w1_second_half", "logged_estimate",
+                               slice(len(rows) // 2, None))):
+      want = scipy.stats.spearmanr([r[column] for r in rows][part], w1[part]).statistic
+      assert k[key] == pytest.approx(want, abs=1e-12) or (math.isnan(k[key]) and math.isnan(want))
 
 
+@pytest.mark.slow
+def test_w_estimate_tracks_quality_claim(tmp_path):
+  """The full runs (tens of minutes): the critic's W estimate rises and falls with the exact W1 of
+  the samples, the BCE discriminator's JS estimate does not (docs/claims.md: rho +0.77, -0.89)."""
+  from jaxgan.experiments import w_estimate_tracks_quality
+  k = w_estimate_tracks_quality.run(workdir=str(tmp_path))["key_numbers"]
+  assert k["spearman_w_estimate_vs_exact_w1"] > 0.5
+  assert k["spearman_js_estimate_vs_exact_w1"] < k["spearman_w_estimate_vs_exact_w1"] - 0.5
+
+
+@pytest.mark.e2e
 def test_spectral_vs_penalty(tmp_path):
   from jaxgan.experiments import spectral_vs_penalty
   result = spectral_vs_penalty.run(quick=True, workdir=str(tmp_path))
@@ -112,7 +167,8 @@ def test_spectral_vs_penalty(tmp_path):
   k = result["key_numbers"]
   assert set(k) == {"SN (hinge)", "GP lambda 10"}
   # Spectral normalization bounds the critic's slope by 1 (up to the one-step power iteration).
-  assert k["SN (hinge)"]["lipschitz_max_grid"] <= 1.05
-  assert k["SN (hinge)"]["lipschitz_max_interpolates"] <= 1.05
-  for row in k.values():
-    assert row["ms_per_step"] > 0 and 0 <= row["modes_captured"] <= 8
+  sn, gp = k["SN (hinge)"], k["GP lambda 10"]
+  assert sn["lipschitz_max_grid"] <= 1.05 and sn["lipschitz_max_interpolates"] <= 1.05
+  # The penalty is a soft constraint: the W-loss pushes the GP critic's slope above 1 (measured
+  # 1.37 at the quick size, 1.23-1.36 at full size; docs/claims.md).
+  assert gp["lipschitz_max_grid"] > 1.05

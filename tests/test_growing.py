@@ -37,6 +37,7 @@ def test_schedule_by_images_shown():
   assert [t for t in range(20) if s.resets_optimizer(t)] == [4, 8]
 
 
+@pytest.mark.e2e
 def test_stage_change_end_to_end_and_resume_mid_fade(tmp_path, capsys):
   """A run across the 4x4 -> 8x8 change; a second run stopped at step 6 (mid-fade, alpha 0.5) and
   resumed to step 10 ends with exactly the same state."""
@@ -57,6 +58,7 @@ def test_stage_change_end_to_end_and_resume_mid_fade(tmp_path, capsys):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.e2e
 def test_samples_follow_the_stage(tmp_path):
   config = _config(num_steps=2)
   state = train_lib.train_and_evaluate(config, str(tmp_path))

@@ -1,4 +1,4 @@
-"""Tests of jaxgan.metrics (mode metrics, digits classifier) and jaxgan.plots.
+"""Tests of jaxgan.metrics (mode metrics, digits classifier); the plots are in test_plots.py.
 
 Sources of expected values:
   [VEEGAN] Srivastava et al., NeurIPS 2017, synthetic experiments: a sample is high quality within
@@ -13,12 +13,10 @@ Sources of expected values:
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
 
-from jaxgan import plots
 from jaxgan.data import make_dataset
 from jaxgan.metrics import NUM_SAMPLES, classifier, digit_metrics, kl_to_uniform, mode_metrics
 
@@ -145,51 +143,3 @@ def test_digit_metrics_on_real_and_collapsed_digits():
   m = digit_metrics(mixed)  # 999 zeros + 1 one: the one has 0.1% < 1%.
   assert m["class_histogram"][0] == 999 and m["class_histogram"][1] == 1
   assert m["digits_covered"] == 1
-
-
-# --------------------------------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------------------------------
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _is_png(path: str) -> bool:
-  with open(path, "rb") as f:
-    return f.read(8) == PNG_SIGNATURE and os.path.getsize(path) > 1000
-
-
-def test_critic_grid_layout():
-  xs, ys, pts = plots.critic_grid((-1.0, 3.0, -2.0, 2.0), n=5)
-  assert xs.shape == (5,) and ys.shape == (5,) and pts.shape == (25, 2)
-  values = pts[:, 0] * 10 + pts[:, 1]  # A critic that reads both coordinates.
-  grid = values.reshape(len(ys), len(xs))  # [ny, nx]: row j is y = ys[j].
-  assert grid[1, 3] == pytest.approx(xs[3] * 10 + ys[1])
-  xs2, _, _ = plots.critic_grid(2.0, n=3)
-  np.testing.assert_allclose(xs2, [-2, 0, 2])
-
-
-def test_plot_toy_writes_png(tmp_path):
-  ds = make_dataset("eight_gaussians", 0)
-  real = ds.sample(500, seed=0)
-  rng = np.random.default_rng(0)
-  fake = real + rng.normal(0, 0.1, real.shape)
-  extent = plots.toy_extent(real, ds.modes.centers)
-  xs, ys, pts = plots.critic_grid(extent, n=60)
-  values = -np.min(np.linalg.norm(pts[:, None] - ds.modes.centers[None], axis=-1), axis=1)
-  path = plots.plot_toy(tmp_path / "sub" / "toy.png", fake, real,
-                        critic=(xs, ys, values.reshape(len(ys), len(xs))),
-                        centers=ds.modes.centers, title="eight_gaussians")
-  assert path == str(tmp_path / "sub" / "toy.png") and _is_png(path)
-  # Minimal call: generated points only.
-  assert _is_png(plots.plot_toy(tmp_path / "fake_only.png", fake))
-
-
-def test_save_image_grid_writes_png(tmp_path):
-  images = make_dataset("digits", 0).batch(0, 1, 20)[0]
-  path = plots.save_image_grid(tmp_path / "a" / "b" / "digits.png", images, title="digits")
-  assert _is_png(path)
-  rgb = np.random.default_rng(0).uniform(-1, 1, (6, 16, 16, 3))
-  assert _is_png(plots.save_image_grid(tmp_path / "rgb.png", rgb, ncols=3))
-  with pytest.raises(ValueError):
-    plots.save_image_grid(tmp_path / "bad.png", np.zeros((2, 8, 8, 2)))

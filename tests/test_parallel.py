@@ -84,6 +84,7 @@ def one_device_run(tmp_path_factory):
   return workdir
 
 
+@pytest.mark.e2e
 def test_device_count_and_path_do_not_change_the_model(one_device_run, tmp_path):
   """1 device, 2 and 8 devices on the jit/mesh path, and 8 on the pmap path: same parameters.
   All four runs happen in one subprocess with 8 fake CPU devices (one jax import)."""
@@ -118,6 +119,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_two_processes_match_one(one_device_run, tmp_path):
   """Two local processes (2 fake CPU devices each, gloo collectives over 127.0.0.1) train the same
   model as one process on one device; only process 0 writes the metrics and pictures."""

@@ -4,7 +4,8 @@ Paper setting: Miyato et al. 2018, table 4 networks (G: ResBlocks of width 256; 
 128, global sum pooling, every layer spectrally normalised, one power iteration per update), hinge loss,
 Adam(2e-4, beta1 0, beta2 0.9), n_dis 5, batch 64, learning rate decayed linearly to 0 over 50k
 generator updates. Published (table 2, "SN-GANs, ResNet"): Inception score 8.22, FID 21.7 (FID on 10k
-real vs 5k fake images; see the evaluation issue for the protocol).
+real vs 5k fake images; jaxgan.metrics.protocol and the README's "Evaluation" section give the
+protocol jaxgan records).
 
 Data: TFDS 'cifar10' prepared in --config.data_dir (see README: Real datasets).
 Command:   jaxgan train --config cifar10_sngan_resnet --config.data_dir ~/tensorflow_datasets

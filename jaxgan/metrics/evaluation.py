@@ -17,7 +17,6 @@ critic layer.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from typing import Any
@@ -160,13 +159,10 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
                      "class_histogram": [int(c) for c in m["class_histogram"]],
                      "max_class_fraction": m["max_class_fraction"],
                      "kl_to_uniform": m["kl_to_uniform"]})
-    grid = {}
-    # The real-sample panel beside the generated grid: passed once plots.save_image_grid takes
-    # `real=` (added by the plots work of issue 17); until then the grid shows samples only.
-    if "real" in inspect.signature(plots.save_image_grid).parameters:
-      grid["real"] = run.real_samples(min(len(fake), 100), resolution)
+    # A panel of real samples at the same resolution beside the generated grid, to judge against.
     path = plots.save_image_grid(os.path.join(sample_dir, f"{tag}.png"), fake[:100],
-                                 title=f"{config.name} step {step}", **grid)
+                                 title=f"{config.name} step {step}",
+                                 real=run.real_samples(min(len(fake), 100), resolution))
   record["picture"] = os.path.relpath(path, run.workdir)
   if config.spectral_norm:
     record["spectral_audit"] = spectral_audit(run, state)

@@ -49,10 +49,10 @@ What is verified:
 * ``.pth``: the SHA-256 of the whole file must equal :data:`PYTORCH_FID_SHA256`
   (``6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2``; 95,628,359 bytes). Its
   first 8 hex digits, ``6726825d``, are the hash prefix torch hub writes into the file name; the
-  full value was not computed here (no download is possible in this environment) but is taken from
-  public code that pins it for this exact release URL (a genforce-derived ``inception.py``,
-  ``_MODEL_URL_SHA256['tf_inception_v3']``) and from project notes that record it together with
-  the file size; it is consistent with the prefix. A file whose hash
+  full value was not computed by jaxgan's authors (their machines could not download the file) but
+  is taken from public code that pins it for this exact release URL (a genforce-derived
+  ``inception.py``, ``_MODEL_URL_SHA256['tf_inception_v3']``), together with the file size; it is
+  consistent with the prefix. A file whose hash
   does not start with ``6726825d`` is refused as "not the expected weights file"; one that starts
   with it but differs later is refused too. When the file name carries a torch-hub hash suffix
   (``name-<hex>.pth``, at least 8 hex digits with a letter), the content hash must also start
