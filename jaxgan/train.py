@@ -274,9 +274,18 @@ def make_input_pipeline(run: Run) -> input_pipeline.InputPipeline:
 
 class CompiledSteps:
   """The compiled train step (one per progressive stage), compiled ahead of time for the placements
-  of ``state`` and of the batches ``abstract_batch(step)`` describes (shape, dtype, sharding). While a stage trains, the next stage's step compiles in
-  a background thread, so a stage change does not stall. ``get(step)`` is the step function of that
-  step: ``fn(state, batch, *scalars(step)) -> (state, metrics)``."""
+  of ``state`` and of the batches ``abstract_batch(step)`` describes (shape, dtype, sharding).
+  ``get(step)`` is the step function of that step: ``fn(state, batch, *scalars(step)) -> (state,
+  metrics)``; it compiles the stage's step on first use unless :meth:`compile_ahead` has.
+
+  Progressive runs: the trainer calls :meth:`compile_ahead` once the first step is compiled, so that
+  no stage change waits for a compile. On CPU it compiles every later stage's step there and then,
+  before training: XLA compiles on worker threads of its own at the training's priority, so a
+  background compile takes the same cores as the steps (measured: ``benchmarks/stage_changes.py``).
+  With an accelerator the host's cores are free while the steps run, and the later stages compile,
+  in order, in one background thread. If a stage begins before its step is ready, ``get`` says so on
+  a '[jaxgan]' line, waits, and adds the wait to ``wait_s`` (per stage) and ``total_wait_s`` (the
+  'compile_wait_s' of the train records)."""
 
   def __init__(self, run: Run, state, abstract_batch: Callable[[int], jax.ShapeDtypeStruct]):
     self.run = run
@@ -285,31 +294,85 @@ class CompiledSteps:
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
     self.compiled: dict[int | None, Any] = {}
     self.pending: dict[int, concurrent.futures.Future] = {}
-    self.pool = concurrent.futures.ThreadPoolExecutor(1) if run.schedule is not None else None
+    self.compile_s: dict[int | None, float] = {}  # stage -> seconds its lower + compile took
+    self.wait_s: dict[int | None, float] = {}  # stage -> seconds the loop waited for its compile
+    self.pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+  @property
+  def total_wait_s(self) -> float:
+    return sum(self.wait_s.values())
 
   def scalars(self, step: int) -> tuple:
     if self.run.schedule is None:
       return ()
     return (np.float32(self.run.schedule.at(step)[1]),)
 
+  def _stage(self, step: int) -> int | None:
+    return None if self.run.schedule is None else self.run.schedule.phase(step).stage
+
   def _compile(self, stage: int | None, step: int):
     run = self.run
-    return run.parallel.compile_step(
+    t = time.perf_counter()
+    fn = run.parallel.compile_step(
         lambda **kw: step_lib.make_train_step(run.config, run.generator, run.critic, run.g_tx,
                                               run.d_tx, stage=stage, **kw),
         self.abstract_state, self.abstract_batch(step), *self.scalars(step))
+    self.compile_s[stage] = time.perf_counter() - t
+    return fn
+
+  def compile_ahead(self, step: int, *, background: bool) -> list[int]:
+    """Compiles the step of every stage after ``step``'s that begins before ``num_steps``: now, or
+    (``background``) in order in a background thread; returns those stages (none without
+    progressive growing)."""
+    schedule = self.run.schedule
+    if schedule is None:
+      return []
+    stages = {p.stage: p.start for p in schedule.phases
+              if p.stage > self._stage(step) and p.start < self.run.config.num_steps
+              and p.stage not in self.compiled and p.stage not in self.pending}
+    if background and stages and self.pool is None:
+      self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxgan-compile")
+    for stage, start in stages.items():
+      if background:
+        self.pending[stage] = self.pool.submit(self._compile, stage, start)
+      else:
+        self.compiled[stage] = self._compile(stage, start)
+    return list(stages)
 
   def get(self, step: int):
-    schedule = self.run.schedule
-    stage = None if schedule is None else schedule.phase(step).stage
+    stage = self._stage(step)
     if stage not in self.compiled:
       future = self.pending.pop(stage, None)
-      self.compiled[stage] = future.result() if future else self._compile(stage, step)
-      if schedule is not None and stage + 1 < schedule.num_stages:
-        nxt = next(p.start for p in schedule.phases if p.stage == stage + 1)
-        if nxt < self.run.config.num_steps and stage + 1 not in self.compiled:
-          self.pending[stage + 1] = self.pool.submit(self._compile, stage + 1, nxt)
+      if future is None:
+        self.compiled[stage] = self._compile(stage, step)
+      else:
+        res = self.run.schedule.resolutions[stage]
+        ready = future.done()
+        if ready:
+          _log(f"[jaxgan] step {step}: the {res}x{res} step was compiled in the background "
+               f"({self.compile_s.get(stage, 0.0):.1f}s), ready before its stage")
+        else:
+          _log(f"[jaxgan] step {step}: waiting for the {res}x{res} step's compile (running in "
+               f"the background)")
+        t = time.perf_counter()
+        self.compiled[stage] = future.result()
+        self.wait_s[stage] = 0.0 if ready else time.perf_counter() - t
+        if not ready:
+          _log(f"[jaxgan] step {step}: waited {self.wait_s[stage]:.1f}s for the {res}x{res} "
+               f"step (compile {self.compile_s.get(stage, 0.0):.1f}s in all)")
     return self.compiled[stage]
+
+  def close(self) -> None:
+    """Cancels the compiles not yet started (one already running finishes in its thread)."""
+    if self.pool is not None:
+      self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def compile_in_background() -> bool:
+  """Whether a progressive run compiles its later stages in the background (with an accelerator:
+  the host's cores are idle while it steps) or before training (CPU: a compile would share the
+  training's cores; see :class:`CompiledSteps`)."""
+  return jax.default_backend() != "cpu"
 
 
 def compile_train_step(run: Run, state, pipeline: input_pipeline.InputPipeline,
@@ -365,7 +428,8 @@ class _Logs:
     self.writer = writers.MetricsWriter(run.workdir, start) if run.parallel.is_main else None
 
   def train(self, done: int, metrics: dict[str, float], data: dict[str, float]) -> None:
-    """A progress line and a 'train' record; ``data``: the input pipeline's statistics."""
+    """A progress line and a 'train' record; ``data``: the input pipeline's statistics and the
+    seconds spent waiting for stages' compiles ('compile_wait_s', in the line when not zero)."""
     c, par = self.run.config, self.run.parallel
     rate = (done - self.start) / max(time.time() - self.t0, 1e-9)
     eta = (c.num_steps - done) / max(rate, 1e-9)
@@ -375,7 +439,8 @@ class _Logs:
          f"{rate * c.batch_size * c.n_critic:,.0f} img/s | ETA {_format_duration(eta)}"
          f" | {par.num_devices} dev x {par.num_processes} proc | data wait "
          f"{100 * data.get('data_wait_fraction', 0.0):.1f}%, "
-         f"{data.get('data_images_per_s', 0.0):,.0f} img/s/host")
+         f"{data.get('data_images_per_s', 0.0):,.0f} img/s/host"
+         + (f" | compile wait {data['compile_wait_s']:.1f}s" if data.get("compile_wait_s") else ""))
     self.write({"kind": "train", "step": done, **metrics, "steps_per_s": rate,
                 "num_devices": par.num_devices, "num_processes": par.num_processes, **data})
 
@@ -447,7 +512,7 @@ def train_loop(run: Run, state, start: int, steps: CompiledSteps,
       host = par.metrics(metrics)
       _check_finite(done, host, run)
       if log_now:
-        logs.train(done, host, pipeline.stats())
+        logs.train(done, host, {**pipeline.stats(), "compile_wait_s": steps.total_wait_s})
     if c.eval_every and done % c.eval_every == 0 and done != c.num_steps:
       logs.eval(state)
     if checkpoint_now:
@@ -494,7 +559,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   """
   run = Run(config, workdir)
   lock = open_workdir(run)
-  pipeline = None
+  pipeline = steps = None
   try:
     host_state = run.restore()
     start = 0 if host_state is None else int(host_state.step)
@@ -512,6 +577,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       _log(f"[jaxgan] compiled the train step in {time.time() - t_compile:.1f}s")
       if run.schedule is not None:
         _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
+        background = compile_in_background()
+        t_compile = time.time()
+        ahead = steps.compile_ahead(start, background=background)
+        res = ", ".join(f"{run.schedule.resolutions[s]}x{run.schedule.resolutions[s]}" for s in ahead)
+        if ahead and background:
+          _log(f"[jaxgan] compiling the later stages' steps ({res}) in the background")
+        elif ahead:
+          _log(f"[jaxgan] compiled the later stages' steps ({res}) in "
+               f"{time.time() - t_compile:.1f}s, before training (on CPU a background compile "
+               f"would take the training's cores at the stage changes)")
     with _write_errors_as_one_line(run):
       logs = _Logs(run, start)
     try:
@@ -532,6 +607,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
            f"{os.path.join(run.workdir, writers.METRICS_FILE)}, pictures in "
            f"{os.path.join(run.workdir, 'samples')} (final: {record['picture']})")
   finally:
+    if steps is not None:
+      steps.close()
     if pipeline is not None:
       pipeline.close()
     if lock is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import jax
 import numpy as np
@@ -44,7 +46,11 @@ def test_stage_change_end_to_end_and_resume_mid_fade(tmp_path, capsys):
   whole = train_lib.train_and_evaluate(_config(num_steps=10), str(tmp_path / "whole"))
   out = capsys.readouterr().out
   assert "8x8 fade-in begins" in out and "8x8 stable phase begins" in out
+  # On CPU the 8x8 step compiles before training (CompiledSteps), so the change never waits.
+  assert out.index("compiled the later stages' steps (8x8)") < out.index("step      1/10")
+  assert "waiting for" not in out
   records = [json.loads(l) for l in open(tmp_path / "whole" / "metrics.jsonl")]
+  assert [r["compile_wait_s"] for r in records if r["kind"] == "train"] == [0.0] * 10
   final = records[-1]
   assert final["kind"] == "eval" and final["resolution"] == 8 and final["stage"] == 1
   assert np.isfinite(final["swd_mean_x1e3"])
@@ -56,6 +62,78 @@ def test_stage_change_end_to_end_and_resume_mid_fade(tmp_path, capsys):
   resumed = train_lib.train_and_evaluate(_config(num_steps=10), str(tmp_path / "split"))
   for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(resumed)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.e2e
+def test_background_compile_starts_with_training_and_is_ready_at_its_stage(tmp_path, capsys,
+                                                                           monkeypatch):
+  """With an accelerator (forced here) the 8x8 step compiles in the background from the first step
+  on, not at the stage change; when that compile has finished by the stage boundary, the loop takes
+  the step without waiting: the recorded compile wait is exactly zero and it says the step was
+  ready. (The last 4x4 step here waits for the background compile, so the outcome does not depend on
+  the machine's speed.)"""
+  instances = []
+  compile_ahead = train_lib.CompiledSteps.compile_ahead
+
+  def record(self, step, *, background):
+    instances.append(self)
+    stages = compile_ahead(self, step, background=background)
+    assert stages == [1] and step == 0 and background  # the 8x8 step, before the first step runs
+    assert 1 in self.pending
+    return stages
+
+  batch = train_lib.input_pipeline.InputPipeline.batch
+
+  def batch_after_compile(self, step):
+    if step == 3:  # the last 4x4 step: let the background compile finish first (bounded)
+      instances[0].pending[1].result(timeout=600)
+    return batch(self, step)
+
+  monkeypatch.setattr(train_lib, "compile_in_background", lambda: True)
+  monkeypatch.setattr(train_lib.CompiledSteps, "compile_ahead", record)
+  monkeypatch.setattr(train_lib.input_pipeline.InputPipeline, "batch", batch_after_compile)
+  train_lib.train_and_evaluate(_config(num_steps=6), str(tmp_path))
+  out = capsys.readouterr().out
+  steps = instances[0]
+  assert steps.wait_s == {1: 0.0} and steps.compile_s[1] > 0
+  assert "step 4: the 8x8 step was compiled in the background" in out and "waiting for" not in out
+  records = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
+  assert [r["compile_wait_s"] for r in records if r["kind"] == "train"] == [0.0] * 6
+
+
+@pytest.mark.e2e
+def test_a_wait_for_a_stage_compile_is_said_and_recorded(tmp_path, capsys, monkeypatch):
+  """When a stage begins before its background compile has finished, the loop says it is waiting and
+  records the wait (never a silent stall). Background compile forced; the 8x8 compile is held back
+  until step 3 has run."""
+  compile_fn = train_lib.CompiledSteps._compile  # pylint: disable=protected-access
+  reached = threading.Event()
+
+  def slow_compile(self, stage, step):
+    if stage == 1:
+      assert reached.wait(timeout=600)
+      time.sleep(0.2)  # the loop is at the boundary by now: it reaches get(4) right after step 3
+    return compile_fn(self, stage, step)
+
+  batch = train_lib.input_pipeline.InputPipeline.batch
+
+  def batch_signalling(self, step):
+    if step == 3:
+      reached.set()
+    return batch(self, step)
+
+  monkeypatch.setattr(train_lib, "compile_in_background", lambda: True)
+  monkeypatch.setattr(train_lib.CompiledSteps, "_compile", slow_compile)
+  monkeypatch.setattr(train_lib.input_pipeline.InputPipeline, "batch", batch_signalling)
+  train_lib.train_and_evaluate(_config(num_steps=5), str(tmp_path))
+  out = capsys.readouterr().out
+  assert "step 4: waiting for the 8x8 step's compile" in out
+  assert "step 4: waited" in out
+  records = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
+  waits = [r["compile_wait_s"] for r in records if r["kind"] == "train"]
+  assert waits[:4] == [0.0] * 4 and waits[4] > 0
+  line = next(l for l in out.splitlines() if l.startswith("step      5/5"))
+  assert f"compile wait {waits[4]:.1f}s" in line  # the progress line says it too
 
 
 @pytest.mark.e2e
