@@ -1,41 +1,43 @@
-"""Wall time of the steps around each PGGAN stage change, against the same number of steps mid-stage.
+"""Wall time of the steps around each PGGAN stage change, against as many steps mid-stage.
 
   python benchmarks/stage_changes.py [--configs digits_pggan cifar10_pggan] [--window 50]
-      [--json runs/benchmarks/stage_changes.json] [--markdown runs/benchmarks/stage_changes.md]
+      [--steps-per-phase N] [--json runs/benchmarks/stage_changes.json]
+      [--markdown runs/benchmarks/stage_changes.md] [--workdir DIR]
 
 Each config trains with ``jaxgan.train.train_and_evaluate`` exactly as ``jaxgan train`` would (the
-background compile of the later stages, the Adam resets, the input pipeline), from a cold start: JAX's
+compile of the later stages' steps, the Adam resets, the input pipeline), from a cold start: JAX's
 persistent compilation cache is off, so every stage's step is compiled in this run. The trainer logs
-every step (``log_every=1``: each step is synchronised, the same for every window), and the time each
-step's record is written is taken as the step's end. For every stage change (the first step ``b`` of a
-fade-in, where a new resolution and so a new compiled step begins) it reports the wall time of the
-``--window`` steps around it (``b - window/2 .. b + window/2 - 1``) against ``--window`` steps in the
-middle of the phase before (the last stable phase of the old resolution) and of the phase after (the
-fade-in of the new one):
+every step (``log_every=1``: each step is synchronised, the same in every window), and the time each
+step's record is written is taken as the step's end. For every stage change (the first step ``b``
+of a fade-in, where a new resolution and so a new compiled step begins) it reports the wall time of
+the ``--window`` steps around it (``b - window/2 .. b + window/2 - 1``) against ``--window`` steps
+in the middle of the phase before (the last stable phase of the old resolution) and of the phase
+after (the fade-in of the new one):
 
   ratio = T(around) / (T(mid before) / 2 + T(mid after) / 2)
 
 (half the window runs at each resolution, so the reference is the mean of the two). Target: <= 1.2.
-The trainer's record of time spent waiting for a stage's compile (``compile_wait_s``) is reported too.
+The trainer's record of the time it waited for a stage's compile (``compile_wait_s``) is reported.
 
-The configs, shrunk to run in a few minutes on 2 CPU cores (everything else as shipped):
-  * ``digits_pggan``: unchanged schedule (469 steps per phase at batch 64) and networks; stops in the
-    middle of the 8x8 fade-in (``num_steps`` 729). About 2 minutes on 2 quiet cores.
-  * ``cifar10_pggan`` (4x4 -> 32x32, three stage changes): 64 feature maps at every resolution
-    (``fmap_max`` 64, the shipped config has 512), ``latent_dim`` 128, batch 32 everywhere, 100 steps per
-    phase (3,200 images per fade and per stable phase, the shipped config has 400,000); real data are
-    512 random 32x32 PNGs built as a local ``cifar10`` TFDS dataset (no download; see
-    ``io_throughput.build_cifar_like``). Stops in the middle of the 32x32 fade-in (``num_steps`` 575).
-    About 4 minutes on 2 quiet cores.
+The configs, shrunk to run in minutes on 2 CPU cores (every other field as shipped); each run stops
+with its last window in the middle of the last fade-in:
+  * ``digits_pggan`` (4x4 -> 8x8, one change): networks and schedule as shipped (469 steps per
+    phase at batch 64), 728 steps.
+  * ``cifar10_pggan`` (4x4 -> 32x32, three changes): 32 feature maps at every resolution
+    (``fmap_max`` 32; shipped: 512), ``latent_dim`` 128 (512), batch 32 everywhere (64), 150 steps
+    per fade and per stable phase (4,800 images; shipped: 400,000), 850 steps; the real data are
+    512 random 32x32 PNGs built as a local ``cifar10`` TFDS dataset (no download;
+    ``io_throughput.build_cifar_like``).
+``--steps-per-phase N`` sets both configs' phases to N steps (a quicker run: N >= 2 * window).
 The runs go one after the other (never in parallel). Progress lines go to stdout (the trainer's own
-'[jaxgan]' lines are forwarded; its per-step lines go to ``<workdir>/train.log``). The load average is
-recorded at the start and end of every run: on a shared machine the ratio, not the absolute rate, is
-the number to compare.
+'[jaxgan]' lines are forwarded; its per-step lines go to ``<workdir>/<config>/train.log``). The
+load average is recorded at the start and end of every run: on a shared machine the ratio, not the
+absolute rate, is the number to compare.
 
 Output: a markdown table (stdout, and ``--markdown PATH``) and ``--json PATH``: {"machine": ...,
-"runs": [{config, overrides, wall_s, load_before, load_after, step_end_s: [...]}],
+"runs": [{config, overrides, wall_s, load_before, load_after, step_end_s: [...], compile_wait_s}],
 "changes": [{config, step, from_resolution, to_resolution, window, around_s, mid_before_s,
-mid_after_s, ratio, compile_wait_s}]}.
+mid_after_s, ratio, compile_wait_s, load_before, load_after}]}.
 """
 
 from __future__ import annotations
@@ -61,8 +63,8 @@ from jaxgan import writers  # pylint: disable=wrong-import-position
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# Shrunk settings (see the module docstring): log every step, no evaluation but the final one (small),
-# no intermediate checkpoints; then each config's own changes and its phase length in steps.
+# Shrunk settings (see the module docstring): log every step, no evaluation but the final one
+# (small), no intermediate checkpoints; then each config's own changes and phase length in steps.
 COMMON = {"log_every": 1, "eval_every": 0, "checkpoint_every": 100_000, "eval_samples": 64}
 SHRUNK = {
     "digits_pggan": {},
@@ -108,7 +110,7 @@ def _load() -> float:
 
 
 def make_config(name: str, data_dir: str | None, steps_per_phase: int | None, window: int):
-  """The shrunk config; ``num_steps`` ends the run with the window in the middle of the last fade."""
+  """The shrunk config; ``num_steps`` ends the run with a window in the middle of the last fade."""
   config = config_lib.load_config(name)
   for k, v in {**COMMON, **SHRUNK[name]}.items():
     config[k] = v
@@ -131,7 +133,7 @@ def run_config(name: str, workdir: str, data_dir: str | None, steps_per_phase: i
   waits: dict[int, float] = {}
   original = train_lib._Logs.train  # pylint: disable=protected-access
   t0 = time.perf_counter()
-  last = [t0]
+  last = [None, 0]  # time and step of the previous progress line
 
   def timed_train(self, done, metrics, data):
     now = time.perf_counter()
@@ -139,9 +141,11 @@ def run_config(name: str, workdir: str, data_dir: str | None, steps_per_phase: i
     original(self, done, metrics, data)
     if done % 50 == 0 or done == config.num_steps:
       res = self.run.schedule.resolutions[self.run.schedule.phase(done - 1).stage]
-      _progress(f"{name}: step {done}/{config.num_steps} ({res}x{res}), last 50 steps "
-                f"{50 / max(now - last[0], 1e-9):.1f} steps/s, load {_load()}")
-      last[0] = now
+      n = done - last[1]
+      rate = (f"last {n} steps {n / max(now - last[0], 1e-9):.1f} steps/s" if last[0] else
+              f"{now - t0:.0f} s from the start (compiles included)")
+      _progress(f"{name}: step {done}/{config.num_steps} ({res}x{res}), {rate}, load {_load()}")
+      last[0], last[1] = now, done
 
   train_lib._Logs.train = timed_train  # pylint: disable=protected-access
   log_path = os.path.join(workdir, "train.log")

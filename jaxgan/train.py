@@ -580,7 +580,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
         background = compile_in_background()
         t_compile = time.time()
         ahead = steps.compile_ahead(start, background=background)
-        res = ", ".join(f"{run.schedule.resolutions[s]}x{run.schedule.resolutions[s]}" for s in ahead)
+        res = ", ".join(f"{r}x{r}" for r in (run.schedule.resolutions[s] for s in ahead))
         if ahead and background:
           _log(f"[jaxgan] compiling the later stages' steps ({res}) in the background")
         elif ahead:

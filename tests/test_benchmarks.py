@@ -1,4 +1,4 @@
-"""Smoke tests of the benchmarks (benchmarks/step_throughput.py, benchmarks/torch_reference.py).
+"""Smoke tests of the benchmarks (step_throughput.py, torch_reference.py; stage_changes.py's sums).
 
   python -m pytest tests/test_benchmarks.py -q          (add -m slow for the whole quick benchmark)
 
@@ -8,6 +8,7 @@ JAX compute the same first-step losses (skipped cleanly without torch).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -55,3 +56,25 @@ def test_torch_and_jax_first_step_losses_agree(arch, loss):
   assert report["ok"]
   for a, b in report["losses"].values():
     assert abs(a - b) <= 1e-4 + 2e-3 * abs(a)
+
+
+def test_stage_changes_windows_and_ratio():
+  """benchmarks/stage_changes.py's arithmetic on made-up step end times (no training): 100-step
+  phases, window 10; steps of the old resolution take 1 s, of the new 2 s, and the first new step
+  6 s more (a stall). Expected by hand: around = 5 * 1 + 5 * 2 + 6 = 21 s, mid before 10 s, mid
+  after 20 s, ratio 21 / 15 = 1.4."""
+  import stage_changes  # pylint: disable=import-outside-toplevel,import-error
+  config = stage_changes.make_config("digits_pggan", None, 100, 10)
+  schedule = stage_changes.growing.Schedule(config, 8)
+  assert config.num_steps == 100 + 50 + 5  # the last window ends mid-fade
+  durations = [1.0] * 100 + [8.0] + [2.0] * (config.num_steps - 101)
+  ends = list(itertools.accumulate(durations))
+  run = {"config": "digits_pggan", "schedule": schedule, "step_end_s": ends, "load_before": 1.0,
+         "load_after": 1.0, "compile_wait_s": {t: (6.0 if t >= 100 else 0.0) for t in range(155)}}
+  (row,) = stage_changes.changes(run, 10)
+  assert (row["step"], row["from_resolution"], row["to_resolution"]) == (100, 4, 8)
+  assert row["mid_before_steps"] == [45, 54] and row["mid_after_steps"] == [145, 154]
+  assert row["around_s"] == pytest.approx(21.0) and row["mid_before_s"] == pytest.approx(10.0)
+  assert row["mid_after_s"] == pytest.approx(20.0) and row["ratio"] == pytest.approx(1.4)
+  assert row["compile_wait_s"] == pytest.approx(6.0)
+  assert "**1.40x**" in stage_changes.markdown([row], [{"config": "digits_pggan", "wall_s": 1.0}])
