@@ -320,24 +320,28 @@ class CompiledSteps:
     self.compile_s[stage] = time.perf_counter() - t
     return fn
 
-  def compile_ahead(self, step: int, *, background: bool) -> list[int]:
-    """Compiles the step of every stage after ``step``'s that begins before ``num_steps``: now, or
-    (``background``) in order in a background thread; returns those stages (none without
-    progressive growing)."""
-    schedule = self.run.schedule
-    if schedule is None:
+  def later_stages(self, step: int) -> list[int]:
+    """The stages after ``step``'s that begin before ``num_steps`` and are neither compiled nor
+    compiling (none without progressive growing)."""
+    if self.run.schedule is None:
       return []
-    stages = {p.stage: p.start for p in schedule.phases
-              if p.stage > self._stage(step) and p.start < self.run.config.num_steps
-              and p.stage not in self.compiled and p.stage not in self.pending}
+    return sorted({p.stage for p in self.run.schedule.phases
+                   if p.stage > self._stage(step) and p.start < self.run.config.num_steps
+                   and p.stage not in self.compiled and p.stage not in self.pending})
+
+  def compile_ahead(self, step: int, *, background: bool) -> list[int]:
+    """Compiles the step of each of :meth:`later_stages`: now, or (``background``) in order in a
+    background thread; returns those stages."""
+    stages = self.later_stages(step)
     if background and stages and self.pool is None:
       self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxgan-compile")
-    for stage, start in stages.items():
+    for stage in stages:
+      start = next(p.start for p in self.run.schedule.phases if p.stage == stage)
       if background:
         self.pending[stage] = self.pool.submit(self._compile, stage, start)
       else:
         self.compiled[stage] = self._compile(stage, start)
-    return list(stages)
+    return stages
 
   def get(self, step: int):
     stage = self._stage(step)
@@ -578,15 +582,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
       if run.schedule is not None:
         _log(f"[jaxgan] progressive schedule: {run.schedule.describe()}")
         background = compile_in_background()
+        later = steps.later_stages(start)
+        res = ", ".join(f"{r}x{r}" for r in (run.schedule.resolutions[s] for s in later))
+        if later:
+          _log(f"[jaxgan] compiling the later stages' steps ({res}) "
+               + ("in the background" if background else "before training (on CPU a background "
+                  "compile would take the training's cores at the stage changes)"))
         t_compile = time.time()
-        ahead = steps.compile_ahead(start, background=background)
-        res = ", ".join(f"{r}x{r}" for r in (run.schedule.resolutions[s] for s in ahead))
-        if ahead and background:
-          _log(f"[jaxgan] compiling the later stages' steps ({res}) in the background")
-        elif ahead:
+        steps.compile_ahead(start, background=background)
+        if later and not background:
           _log(f"[jaxgan] compiled the later stages' steps ({res}) in "
-               f"{time.time() - t_compile:.1f}s, before training (on CPU a background compile "
-               f"would take the training's cores at the stage changes)")
+               f"{time.time() - t_compile:.1f}s")
     with _write_errors_as_one_line(run):
       logs = _Logs(run, start)
     try:
