@@ -9,8 +9,9 @@ What we changed: as configs/ring8_gan_pacgan.py (3,000 steps = 3 of their 400 ep
 instead of simultaneous D / G updates).
 
 Command:   jaxgan train --config grid25_gan_pacgan
-Runtime:   RUNTIME
-Expected:  EXPECTED
+Runtime:   2.9-3.4 minutes measured (3 seeds; 2 cores at load 11-16).
+Expected:  10.0 +- 1.7 / 25 modes, 1.9 +- 0.7% high quality (3 seeds: 11, 8, 11 modes;
+           benchmarks/mixtures.py); published 3.3 / 0.5.
 """
 
 from jaxgan.configs import ring8_gan_pacgan

@@ -7,8 +7,9 @@ maxout discriminator, hinge loss, Adam(2e-4, 0, 0.9), n_dis 5) on the 25-mode gr
 What we changed: as configs/ring8_sngan_pacgan.py (600 generator steps = 3,000 discriminator updates).
 
 Command:   jaxgan train --config grid25_sngan_pacgan
-Runtime:   RUNTIME
-Expected:  EXPECTED
+Runtime:   2.6-3.2 minutes measured (3 seeds; 2 cores at load 11-14).
+Expected:  17.3 +- 2.3 / 25 modes, 7.2 +- 1.6% high quality (3 seeds; benchmarks/mixtures.py):
+           undertrained at 600 steps.
 """
 
 from jaxgan.configs import ring8_sngan_pacgan

@@ -11,8 +11,9 @@ What we changed: nothing in the recipe; the length is cut like the BCE config's:
 = 3,000 discriminator updates, ~3 minutes a run here. No EMA, no learning-rate decay.
 
 Command:   jaxgan train --config ring8_sngan_pacgan
-Runtime:   RUNTIME
-Expected:  EXPECTED
+Runtime:   2.4-3.1 minutes measured (3 seeds; 2 cores at load 11-14).
+Expected:  7 / 8 modes on every seed, 9.9 +- 5.9% high quality (3 seeds; benchmarks/mixtures.py):
+           undertrained at 600 steps.
 """
 
 from jaxgan.configs import ring8_gan_pacgan
