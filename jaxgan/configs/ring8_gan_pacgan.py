@@ -16,8 +16,9 @@ quality on the ring), as their code runs it (github.com/fjxmlzn/PacGAN,
 
 What we changed: the length, to fit 3 seeds x 6 configs into this session's shared CPU time: 3,000
 steps = 3 of their 400 epochs (0.75% of their 400,000 updates; ~3 minutes a run at ~17 steps/s under
-load ~11 on 2 cores; 15 minutes would have been ~12,000 steps). Their ``ali_algorithm`` updates D and G simultaneously from one batch (one joint
-gradient step); our step updates D, then G from fresh latents. Evaluated as configs/ring8_wgan_gp.py
+load ~11 on 2 cores; 15 minutes would have been ~12,000 steps). Their ``ali_algorithm`` (ALI's
+``ali/algorithms.py``: one ``GradientDescent`` over both losses' gradients) updates D and G
+simultaneously from one batch; our step updates D, then G from fresh latents. Evaluated as configs/ring8_wgan_gp.py
 (PacGAN's protocol, 2,500 samples from the generator with BN running statistics, as their
 ``GraphLogger`` draws them). No EMA, no learning-rate decay.
 
