@@ -25,13 +25,14 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 DEFAULT_CONFIG = "default"
 
 LOSSES = ("gan", "nsgan", "wgan", "wgan_gp", "hinge")
-MODELS = ("mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet", "pggan")
+MODELS = ("mlp", "pacgan_mlp", "dcgan", "sngan_cnn", "sngan_resnet", "wgan_gp_resnet", "pggan")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_SCHEDULES = ("constant", "linear")
 CRITIC_LOOPS = ("auto", "scan", "unroll")
 CONV_IMPLS = ("auto", "xla", "im2col")  # how convolutions are computed: jaxgan.models.layers
 COMPUTE_DTYPES = ("float32", "bfloat16")
 PARALLEL = ("jit", "pmap")
+TOY_MODELS = MODELS[:2]  # the models of 2-D data (the rest take images)
 
 
 class ConfigError(ValueError):
@@ -76,7 +77,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("image_size", 0, "image_folder: side of the (square) images; 0 elsewhere"),
     ),
     "models": (
-        Field("model", "mlp", "'mlp' for 2-D data; an image model for images"),
+        Field("model", "mlp", "'mlp' or 'pacgan_mlp' (PacGAN's BN generator + maxout critic) for "
+              "2-D data; an image model for images"),
         Field("latent_dim", 2, "generator input size (the WGAN-GP toy script uses 2)"),
         Field("hidden_dim", 512, "mlp: units per hidden layer (WGAN-GP toy: 512)"),
         Field("num_hidden", 3, "mlp: hidden layers (WGAN-GP toy: 3)"),
@@ -379,11 +381,15 @@ def validate(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
       raise ConfigError("fmap_base and fmap_max must be >= 1 for model 'pggan'")
     if config.spectral_norm:
       raise ConfigError("spectral_norm: not available for model 'pggan' (equalized learning rate)")
-  if image and config.model == "mlp":
-    raise ConfigError(f"model must be an image model ({', '.join(MODELS[1:])}) for image dataset "
-                      f"'{config.dataset}'; got 'mlp'")
-  if not image and config.model != "mlp":
-    raise ConfigError(f"model must be 'mlp' for 2-D dataset '{config.dataset}'; got {config.model!r}")
+  if image and config.model in TOY_MODELS:
+    raise ConfigError(f"model must be an image model ({', '.join(MODELS[len(TOY_MODELS):])}) for "
+                      f"image dataset '{config.dataset}'; got {config.model!r}")
+  if not image and config.model not in TOY_MODELS:
+    raise ConfigError(f"model must be one of {', '.join(TOY_MODELS)} for 2-D dataset "
+                      f"'{config.dataset}'; got {config.model!r}")
+  if config.model == "pacgan_mlp" and config.latent_dim != 2:
+    raise ConfigError(f"latent_dim must be 2 for model 'pacgan_mlp' (PacGAN's 2-D Gaussian latent); "
+                      f"got {config.latent_dim}")
   _check_batch_memory(config, data.DATASET_SHAPES[config.dataset])
   return config
 

@@ -92,7 +92,8 @@ def resolve_critic_loop(config) -> str:
   if config.critic_loop != "auto":
     return config.critic_loop
   from jaxgan.models import layers  # pylint: disable=import-outside-toplevel
-  xla_convs_on_cpu = (jax.default_backend() == "cpu" and config.model != "mlp"
+  xla_convs_on_cpu = (jax.default_backend() == "cpu"
+                      and config.model not in ("mlp", "pacgan_mlp")  # no convolutions
                       and layers.resolve_conv_impl(config.get("conv_impl", "auto")) == "xla")
   return "unroll" if xla_convs_on_cpu else "scan"
 

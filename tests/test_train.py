@@ -229,6 +229,8 @@ def test_resume_refuses_a_different_config(tmp_path, capsys):
     (["--config.n_critic=abc"], "n_critic"),
     (["--config.loss=wgan", "--config.gp_weight=0"], "clip_value"),
     (["--config", "/nonexistent/config.py"], "config"),
+    (["--config", "ring8_gan_pacgan", "--config.latent_dim=3"], "latent_dim"),
+    (["--config", "ring8_gan_pacgan", "--config.dataset=digits"], "model"),
 ])
 def test_config_errors_are_one_line_before_compile(args, field, tmp_path, capsys, monkeypatch):
   compiled = []

@@ -10,12 +10,13 @@ import flax.linen as nn
 
 from jaxgan.models import layers
 from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator
-from jaxgan.models.mlp import MLPCritic, MLPGenerator
+from jaxgan.models.mlp import BatchNormMLPGenerator, MaxoutCritic, MLPCritic, MLPGenerator
 from jaxgan.models.progressive import ProgressiveCritic, ProgressiveGenerator
 from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
 from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
 
-__all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANCritic", "SNGANCNNGenerator",
+__all__ = ["MLPGenerator", "MLPCritic", "BatchNormMLPGenerator", "MaxoutCritic",
+           "DCGANGenerator", "DCGANCritic", "SNGANCNNGenerator",
            "SNGANCNNCritic", "ResNetGenerator", "ResNetCritic", "ProgressiveGenerator",
            "ProgressiveCritic", "build"]
 
@@ -36,6 +37,12 @@ def build(config, sample_shape: tuple[int, ...], *,
     return (MLPGenerator(out_dim=dim, hidden_dim=config.hidden_dim, num_hidden=config.num_hidden),
             MLPCritic(hidden_dim=config.hidden_dim, num_hidden=config.num_hidden,
                       spectral_norm=config.spectral_norm))
+  if config.model == "pacgan_mlp":
+    # PacGAN's 2-D networks (Lin et al. 2018; their code's sizes, fixed): G 4 x 400 BN-ReLU,
+    # D 3 x 200 maxout with 5 pieces (jaxgan.models.mlp).
+    (dim,) = sample_shape
+    return (BatchNormMLPGenerator(out_dim=dim, bn_axis_name=bn_axis_name),
+            MaxoutCritic(spectral_norm=config.spectral_norm))
   if config.model == "dcgan":
     size, _, channels = sample_shape
     return (DCGANGenerator(image_size=size, channels=channels, base_channels=config.base_channels,
@@ -70,5 +77,5 @@ def build(config, sample_shape: tuple[int, ...], *,
     kwargs = dict(image_size=size, channels=channels, fmap_base=config.fmap_base,
                   fmap_max=config.fmap_max, conv_impl=ci)
     return ProgressiveGenerator(**kwargs), ProgressiveCritic(**kwargs, mbstd_group_size=4)
-  raise ValueError(f"model must be one of mlp, dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet, "
+  raise ValueError(f"model must be one of mlp, pacgan_mlp, dcgan, sngan_cnn, sngan_resnet, wgan_gp_resnet, "
                    f"pggan; got {config.model!r}")

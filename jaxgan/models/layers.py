@@ -100,8 +100,33 @@ def conv_transpose(features: int, kernel_size, strides, conv_impl: str = "xla",
   return nn.ConvTranspose(features, kernel_size, strides=strides, **kwargs)
 
 
-def batch_norm(train: bool, axis_name: str | None, name: str) -> nn.BatchNorm:
-  """Generator batch norm (momentum 0.9); with ``axis_name`` (pmap) its batch statistics are those of
-  the global batch, averaged over devices."""
-  return nn.BatchNorm(use_running_average=not train, momentum=0.9,
+def batch_norm(train: bool, axis_name: str | None, name: str, *, momentum: float = 0.9,
+               epsilon: float = 1e-5) -> nn.BatchNorm:
+  """Generator batch norm: with ``train`` it normalises by the batch's statistics and updates the
+  running ones (``running = momentum * running + (1 - momentum) * batch``, collection
+  ``'batch_stats'``); without, it normalises by the running statistics. With ``axis_name`` (pmap)
+  the batch statistics are those of the global batch, averaged over devices."""
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon,
                       axis_name=axis_name if train else None, name=name)
+
+
+def maxout(h: jax.Array, pieces: int) -> jax.Array:
+  r"""Maxout over groups of ``pieces`` consecutive features (Goodfellow et al. 2013):
+  :math:`y_j = \max_{k < p} h_{j p + k}`, [..., F * p] -> [..., F] (the grouping of Blocks'
+  ``Maxout`` brick, which PacGAN's ``LinearMaxout`` uses). 1-Lipschitz in the L2 norm, so a
+  spectrally normalised linear map followed by maxout stays 1-Lipschitz."""
+  if h.shape[-1] % pieces:
+    raise ValueError(f"maxout: {h.shape[-1]} features are not a multiple of {pieces} pieces")
+  return jnp.max(h.reshape(h.shape[:-1] + (h.shape[-1] // pieces, pieces)), axis=-1)
+
+
+def maxout_dense(features: int, pieces: int, spectral_norm: bool, name: str,
+                 **kwargs) -> Callable[[Any, bool], Any]:
+  r"""Linear maxout layer: :math:`y_j = \max_{k < p} (x W + b)_{j p + k}`, ``W`` [in, F * p].
+
+  One dense layer of ``features * pieces`` outputs (spectrally normalised as a whole when
+  ``spectral_norm``: :math:`\sigma(W) = 1` and maxout make the layer 1-Lipschitz) followed by
+  :func:`maxout`; called as ``f(x, update_stats)`` like :func:`dense`.
+  """
+  layer = dense(features * pieces, spectral_norm, name, **kwargs)
+  return lambda x, update_stats: maxout(layer(x, update_stats), pieces)
