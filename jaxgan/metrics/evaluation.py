@@ -10,6 +10,14 @@
 
 Every value is returned as ``{name: value, name + "_protocol": Protocol.to_dict()}``.
 
+Each image metric comes with its real-vs-real baseline (:func:`real_baseline`), so that a value can
+be read: the same metric between two disjoint sets of real images, each as large as the evaluation's
+(``digits_fd_real``, ``swd_real_mean_x1e3``). The first set is the evaluation's own reference (the
+first rows of the evaluation stream ``sample(n, seed)``), the second the rows after it; both are
+capped at half the dataset so that they stay disjoint (1,797 digits: at most 898 each). The baseline
+is a pure function of the dataset, the seed and the sample count, computed once per run and resolution
+and kept on the run.
+
 :func:`evaluate` is the whole evaluation of a train state (the record the trainer logs and
 ``jaxgan evaluate`` prints), and :func:`spectral_audit` the check of every spectrally normalised
 critic layer.
@@ -85,6 +93,65 @@ def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fa
 
 
 # ----------------------------------------------------------------------------------------------------
+# Real-vs-real baselines
+# ----------------------------------------------------------------------------------------------------
+SWD_MAX_SAMPLES = 512
+"""Images per set of the evaluation's sliced Wasserstein distance (at most; fewer when
+``eval_samples`` is smaller)."""
+
+
+def real_halves(dataset, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """Rows of two disjoint real sets of ``n = min(num, dataset.size // 2)`` images each.
+
+  The first set is ``dataset.sample_rows(n, seed)``, the evaluation's reference set; the second the
+  next ``n`` rows of the same stream. Both lie in the stream's first permutation (``2 n <= size``),
+  so no row is in both.
+  """
+  half = min(int(num), dataset.size // 2)
+  if half < 2:
+    raise ValueError(f"a real-vs-real baseline needs at least 2 images per set, got {half} "
+                     f"(num {num}, dataset size {dataset.size})")
+  rows = dataset.sample_rows(2 * half, seed)
+  return rows[:half], rows[half:]
+
+
+def real_baseline(run, resolution: int) -> dict[str, Any]:
+  """The real-vs-real values of the image metrics an evaluation at ``resolution`` reports.
+
+  ``swd_real_x1e3`` / ``swd_real_mean_x1e3`` (per level / mean, with ``swd_real_num`` images per
+  set; side >= 7), and for the digits at full resolution ``digits_fd_real`` with its protocol:
+  each between the two disjoint sets of :func:`real_halves` (the evaluation's sample count, capped at
+  half the dataset). Computed once per run and resolution (cached on ``run``), deterministic in
+  (dataset, ``config.seed``, ``config.eval_samples``).
+  """
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
+  cache = run.__dict__.setdefault("_real_baselines", {})
+  if resolution in cache:
+    return cache[resolution]
+  config, dataset = run.config, run.dataset
+  out: dict[str, Any] = {}
+  if resolution >= 7:
+    a, b = real_halves(dataset, min(config.eval_samples, SWD_MAX_SAMPLES), config.seed)
+    result = swd.sliced_wasserstein_distance(ops.downscale_to(dataset.read(a), resolution),
+                                             ops.downscale_to(dataset.read(b), resolution),
+                                             seed=config.seed)
+    out.update({"swd_real_x1e3": [float(v) for v in result["per_level"]],
+                "swd_real_mean_x1e3": float(result["mean"]), "swd_real_num": len(a)})
+  if config.dataset == "digits" and resolution == run.sample_shape[0]:
+    a, b = real_halves(dataset, config.eval_samples, config.seed)
+    out["digits_fd_real"] = float(fid_lib.digits_frechet_distance(dataset.read(a),
+                                                                  dataset.read(b)))
+    out["digits_fd_real_protocol"] = {
+        "metric": "digits_fd", "num_real": len(a), "num_fake": len(b),
+        "reference_split": "digits/all: two disjoint sets, the evaluation stream's first "
+                           f"{len(a)} rows (the evaluation's reference) and the {len(b)} after",
+        "feature_extractor": "digits_mlp_hidden128", "generator": "none (real vs real)"}
+  cache[resolution] = out
+  return out
+
+
+# ----------------------------------------------------------------------------------------------------
 # The evaluation the trainer and `jaxgan evaluate` run
 # ----------------------------------------------------------------------------------------------------
 def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
@@ -92,8 +159,8 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
 
   ``run`` is a :class:`jaxgan.train.Run` (config, networks, dataset, workdir). 2-D data: PacGAN mode
   coverage, exact W1 and the samples over the critic's value contour; images: SWD (side >= 7),
-  Inception metrics when configured, the digits FD and class coverage for digits, and a grid of
-  samples; with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
+  Inception metrics when configured, the digits FD and class coverage for digits, the real-vs-real
+  baseline of each (:func:`real_baseline`), and a grid of samples beside a panel of real ones; with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
   """
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from jaxgan import plots  # pylint: disable=import-outside-toplevel
@@ -139,12 +206,13 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
     resolution = fake.shape[1]
     if resolution >= 7:
       from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
-      n = min(config.eval_samples, 512)
+      n = min(config.eval_samples, SWD_MAX_SAMPLES)
       real = run.real_samples(n, resolution)
       result = swd.sliced_wasserstein_distance(real, fake[:n], seed=config.seed)
       record["swd_x1e3"] = [float(v) for v in result["per_level"]]
       record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
       record["swd_mean_x1e3"] = float(result["mean"])
+    record.update(real_baseline(run, resolution))
     generator = record["generator"]
     if config.inception_weights and fake.shape[-1] in (1, 3):
       record.update(inception_metrics(
