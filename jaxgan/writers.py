@@ -156,7 +156,8 @@ def eval_summary(record: dict[str, Any]) -> str:
                  f"{100 * record['max_class_fraction']:.1f}%, KL {record['kl_to_uniform']:.3f}")
   for key, label in (("fid", "FID"), ("kid", "KID"), ("inception_score", "IS")):
     if key in record:
-      parts.append(f"{label} {_num(record[key])}" + _beside(record, key + "_real", None, ".4g"))
+      parts.append(f"{label} {_num(record[key])}" +
+                   _beside(record, key + "_real", "fid_real_num", ".4g"))
   if "stage" in record:
     parts.append(f"stage {record['stage']} ({record['resolution']}x{record['resolution']}, "
                  f"alpha {record['alpha']:.2f})")
