@@ -1,4 +1,4 @@
-"""The evaluation's real-vs-real baselines (jaxgan.metrics.evaluation.real_baseline / real_halves)."""
+"""The real-vs-real baselines of jaxgan.metrics.evaluation (real_baseline, real_halves)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,6 @@ def test_evaluation_record_carries_the_baseline_and_the_summary_prints_it(tmp_pa
   assert record["swd_real_num"] == 64 and np.isfinite(record["swd_real_mean_x1e3"])
   assert record["digits_fd"] > record["digits_fd_real"]  # an untrained generator
   line = writers.eval_summary(record)
-  assert f"digits FD {record['digits_fd']:.4g} (real vs real {record['digits_fd_real']:.4g}, n=64)" \
-      in line, line
+  fd = f"digits FD {record['digits_fd']:.4g} (real vs real {record['digits_fd_real']:.4g}, n=64)"
+  assert fd in line, line
   assert f"(real vs real {record['swd_real_mean_x1e3']:.2f}, n=64)" in line, line

@@ -143,8 +143,8 @@ def real_baseline(run, resolution: int) -> dict[str, Any]:
 
   ``swd_real_x1e3`` / ``swd_real_mean_x1e3`` (per level / mean, with ``swd_real_num`` images per
   set; side >= 7), and for the digits at full resolution ``digits_fd_real`` with its protocol:
-  each between the two disjoint sets of :func:`real_halves` (the evaluation's sample count, capped at
-  half the dataset). Computed once per run and resolution (cached on ``run``), deterministic in
+  each between the two disjoint sets of :func:`real_halves` (the evaluation's sample count,
+  capped at half the dataset). Computed once per run and resolution (cached on ``run``), deterministic in
   (dataset, ``config.seed``, ``config.eval_samples``).
   """
   from jaxgan import ops  # pylint: disable=import-outside-toplevel
@@ -183,7 +183,8 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
   ``run`` is a :class:`jaxgan.train.Run` (config, networks, dataset, workdir). 2-D data: PacGAN mode
   coverage, exact W1 and the samples over the critic's value contour; images: SWD (side >= 7),
   Inception metrics when configured, the digits FD and class coverage for digits, the real-vs-real
-  baseline of each (:func:`real_baseline`), and a grid of samples beside a panel of real ones; with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
+  baseline of each (:func:`real_baseline`), and a grid of samples beside a panel of real ones;
+  with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
   """
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from jaxgan import ops  # pylint: disable=import-outside-toplevel
