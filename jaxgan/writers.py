@@ -10,7 +10,8 @@
   after S are removed from ``metrics.jsonl`` and TensorBoard is told to hide events after S
   (tensorboardX's ``purge_step``), so the steps replayed after a kill are not logged twice.
 * :func:`eval_summary` is the one-line summary of an evaluation record printed by the trainer and
-  ``jaxgan evaluate``.
+  ``jaxgan evaluate``; each image metric is followed by its real-vs-real baseline when the record
+  holds one, e.g. ``digits FD 1.52 (real vs real 0.93, n=898)``.
 """
 
 from __future__ import annotations
@@ -144,15 +145,19 @@ def eval_summary(record: dict[str, Any]) -> str:
   if "swd_mean_x1e3" in record:
     levels = " ".join(f"{r}:{v:.1f}" for r, v in zip(record.get("swd_resolutions", []),
                                                      record.get("swd_x1e3", [])))
-    parts.append(f"SWD x1e3 mean {record['swd_mean_x1e3']:.2f} ({levels})")
+    parts.append(f"SWD x1e3 mean {record['swd_mean_x1e3']:.2f} ({levels})" +
+                 _beside(record, "swd_real_mean_x1e3", "swd_real_num", ".2f"))
   if "digits_fd" in record:
-    parts.append(f"digits FD {_num(record['digits_fd'])}")
+    n_real = record.get("digits_fd_real_protocol", {}).get("num_real")
+    parts.append(f"digits FD {_num(record['digits_fd'])}" +
+                 _beside(record, "digits_fd_real", None, ".4g", n_real))
   if "digits_covered" in record:
     parts.append(f"digits covered {record['digits_covered']}/10, largest class "
                  f"{100 * record['max_class_fraction']:.1f}%, KL {record['kl_to_uniform']:.3f}")
   for key, label in (("fid", "FID"), ("kid", "KID"), ("inception_score", "IS")):
     if key in record:
-      parts.append(f"{label} {_num(record[key])}")
+      parts.append(f"{label} {_num(record[key])}" +
+                   _beside(record, key + "_real", "fid_real_num", ".4g"))
   if "stage" in record:
     parts.append(f"stage {record['stage']} ({record['resolution']}x{record['resolution']}, "
                  f"alpha {record['alpha']:.2f})")
@@ -162,6 +167,17 @@ def eval_summary(record: dict[str, Any]) -> str:
                  " ".join(f"{a['normalized_sigma_svd']:.3f}" for a in audit))
   parts.append(f"picture {record['picture']}")
   return "; ".join(parts)
+
+
+def _beside(record: dict[str, Any], key: str, num_key: str | None, fmt: str,
+            num: int | None = None) -> str:
+  """`` (real vs real V, n=N)`` for the real-vs-real baseline ``record[key]``; '' without one."""
+  if key not in record:
+    return ""
+  num = record.get(num_key) if num_key else num
+  value = record[key]
+  text = format(value, fmt) if isinstance(value, (int, float)) else str(value)
+  return f" (real vs real {text}" + (f", n={num})" if num else ")")
 
 
 def _num(v: Any) -> str:

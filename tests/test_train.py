@@ -317,6 +317,11 @@ def test_inception_metrics_in_evaluation(tmp_path, monkeypatch):
   for key in ("fid", "kid", "inception_score"):
     assert np.isfinite(record[key]) and record[key + "_protocol"]["num_fake"] == 10
   assert os.path.exists(tmp_path / "run" / "reference_digits_10.npz")
+  # The real-vs-real baselines (two disjoint sets of 10 digits), kept in the reference cache.
+  assert record["fid_real_num"] == 10 and np.isfinite(record["fid_real"])
+  assert np.isfinite(record["kid_real"])
+  with np.load(tmp_path / "run" / "reference_digits_10.npz") as z:
+    assert float(z["fid_real"]) == record["fid_real"]
   weights.write_bytes(b"another file")  # another hash: the cached reference must be refused
   with pytest.raises(ValueError, match="different protocol"):
     evaluation.evaluate(train_lib.Run(config, str(tmp_path / "run")), state)

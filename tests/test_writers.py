@@ -22,11 +22,14 @@ def test_jsonable_turns_numpy_and_jax_values_into_json_types():
 def test_eval_summary_prints_what_the_record_holds():
   record = {"step": 7, "swd_x1e3": [12.5, 30.25], "swd_resolutions": [8, 4],
             "swd_mean_x1e3": 21.375, "digits_fd": 3.25, "digits_covered": 9,
+            "digits_fd_real": 0.75, "digits_fd_real_protocol": {"num_real": 898},
+            "swd_real_mean_x1e3": 30.5, "swd_real_num": 512, "fid_real": 2.5, "fid_real_num": 500,
             "max_class_fraction": 0.2, "kl_to_uniform": 0.125, "w1": 0.5, "fid": 41.0,
             "picture": "samples/0000007.png"}
   line = writers.eval_summary(record)
-  for text in ("step 7", "SWD x1e3 mean 21.38 (8:12.5 4:30.2)", "digits FD 3.25",
-               "digits covered 9/10", "exact W1 0.5000", "FID 41", "samples/0000007.png"):
+  for text in ("step 7", "SWD x1e3 mean 21.38 (8:12.5 4:30.2) (real vs real 30.50, n=512)",
+               "digits FD 3.25 (real vs real 0.75, n=898)", "digits covered 9/10",
+               "exact W1 0.5000", "FID 41 (real vs real 2.5, n=500)", "samples/0000007.png"):
     assert text in line, (text, line)
 
 

@@ -5,7 +5,7 @@ The base of every image dataset (:mod:`jaxgan.data.digits`, :mod:`jaxgan.data.tf
 the row ``permutation_e[g % N]`` of the dataset, ``e = g // N``, with
 ``permutation_e = np.random.default_rng([seed, e]).permutation(N)``: every epoch visits every row
 exactly once, and a batch may straddle two epochs. ``sample(n, seed)`` concatenates permutations of
-the stream ``[seed, EVAL_STREAM]``.
+the stream ``[seed, EVAL_STREAM]`` (its rows: ``sample_rows(n, seed)``).
 
 Reading is split in two so that the input pipeline (:mod:`jaxgan.data.pipeline`) can keep decoded
 images in memory: ``decode(rows)`` returns the uint8 images of distinct rows (the expensive part:
@@ -177,13 +177,17 @@ class ShuffledImages(Dataset):
     del step, first, count
     return self.read(self.rows_of(rows))
 
-  def _draw_sample(self, n: int, seed: int) -> np.ndarray:
-    # Whole permutations of the stream [seed, EVAL_STREAM], concatenated (as digits): no image
-    # repeats before all N have appeared.
-    rng = np.random.default_rng([seed, EVAL_STREAM])
+  def sample_rows(self, n: int, seed: int) -> np.ndarray:
+    """Rows behind ``sample(n, seed)`` (int64 ``[n]``): whole permutations of the stream
+    ``[seed, EVAL_STREAM]``, concatenated, so no row repeats among the first ``size``; and the first
+    ``m`` rows of ``sample_rows(n, seed)`` are ``sample_rows(m, seed)`` for ``m <= n``."""
+    n = _check_int(n, "n", 0)
+    rng = np.random.default_rng([_check_int(seed, "seed", 0), EVAL_STREAM])
     reps = -(-n // self.size)
     perms = [rng.permutation(self.size) for _ in range(reps)]
-    idx = np.concatenate(perms)[:n] if perms else np.zeros(0, np.int64)
-    return self.read(idx)
+    return np.concatenate(perms)[:n].astype(np.int64) if perms else np.zeros(0, np.int64)
+
+  def _draw_sample(self, n: int, seed: int) -> np.ndarray:
+    return self.read(self.sample_rows(n, seed))
 
 

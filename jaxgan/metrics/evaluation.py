@@ -10,6 +10,15 @@
 
 Every value is returned as ``{name: value, name + "_protocol": Protocol.to_dict()}``.
 
+Each image metric comes with its real-vs-real baseline (:func:`real_baseline`), so that a value can
+be read: the same metric between two disjoint sets of real images, each as large as the evaluation's
+(``digits_fd_real``, ``swd_real_mean_x1e3``, and ``fid_real`` / ``kid_real`` with the Inception
+metrics, kept in their reference cache). The first set is the evaluation's own reference (the
+first rows of the evaluation stream ``sample(n, seed)``), the second the rows after it; both are
+capped at half the dataset so that they stay disjoint (1,797 digits: at most 898 each). The baseline
+is a pure function of the dataset, the seed and the sample count, computed once per run and resolution
+and kept on the run.
+
 :func:`evaluate` is the whole evaluation of a train state (the record the trainer logs and
 ``jaxgan evaluate`` prints), and :func:`spectral_audit` the check of every spectrally normalised
 critic layer.
@@ -38,10 +47,14 @@ def digits_metrics(real: np.ndarray, fake: np.ndarray, generator: str) -> dict[s
 
 
 def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fake: np.ndarray,
-                      generator: str, *, num_real: int) -> dict[str, Any]:
+                      generator: str, *, num_real: int, second_real_fn=None) -> dict[str, Any]:
   """FID, KID (mean, std over subsets) and IS (10 splits) of ``fake`` [N, H, W, C] in [-1, 1].
 
   ``real_fn(n)`` returns n real images; it is called only when the reference cache is missing.
+  With ``second_real_fn`` (returning real images disjoint from ``real_fn(num_real)``, at most
+  ``num_real`` of them: the second set of :func:`real_halves`), the real-vs-real baselines
+  ``fid_real`` and ``kid_real`` are added: FID and KID between those images and as many of the
+  reference's. They are computed once and kept in the reference cache.
   """
   from jaxgan.metrics import inception  # pylint: disable=import-outside-toplevel
   weights_path = os.path.expanduser(weights_path)
@@ -53,10 +66,15 @@ def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fa
                 generator=generator)
   cache = os.path.join(workdir, f"reference_{dataset}_{num_real}.npz")
   fid_protocol = protocol_lib.Protocol(metric="fid", **common)
-  if os.path.exists(cache):
+  baseline: dict[str, Any] = {}
+  write = not os.path.exists(cache)
+  if not write:
     with np.load(cache) as z:
       saved = json.loads(str(z["protocol"]))
       mu_r, sigma_r, pool_r = z["mu"], z["sigma"], z["pool3"]
+      if "fid_real" in z:
+        baseline = {k: float(z[k]) for k in ("fid_real", "kid_real")}
+        baseline["fid_real_num"] = int(z["fid_real_num"])
     mismatch = {k: (saved.get(k), v) for k, v in fid_protocol.to_dict().items()
                 if k not in ("num_fake", "generator") and saved.get(k) != v}
     if mismatch:
@@ -66,8 +84,20 @@ def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fa
     real = real_fn(num_real)
     pool_r = inception.inception_features(variables, real).pool3
     mu_r, sigma_r = fid_lib.feature_statistics(pool_r)
-    np.savez(cache, mu=mu_r, sigma=sigma_r, pool3=pool_r,
-             protocol=json.dumps(fid_protocol.to_dict()))
+    saved = fid_protocol.to_dict()
+  if second_real_fn is not None and not baseline:
+    pool_b = inception.inception_features(variables, second_real_fn()).pool3
+    pool_a = pool_r[:len(pool_b)]
+    sub = min(1000, len(pool_b))
+    baseline = {"fid_real": float(fid_lib.frechet_distance(*fid_lib.feature_statistics(pool_a),
+                                                           *fid_lib.feature_statistics(pool_b))),
+                "kid_real": float(fid_lib.kernel_inception_distance(pool_a, pool_b,
+                                                                    subset_size=sub)[0]),
+                "fid_real_num": len(pool_b)}
+    write = True
+  if write:
+    np.savez(cache, mu=mu_r, sigma=sigma_r, pool3=pool_r, protocol=json.dumps(saved),
+             **{k: np.asarray(v) for k, v in baseline.items()})
   out = inception.inception_features(variables, fake)
   mu_f, sigma_f = fid_lib.feature_statistics(out.pool3)
   subset = min(1000, fake.shape[0], pool_r.shape[0])
@@ -81,7 +111,67 @@ def inception_metrics(workdir: str, dataset: str, weights_path: str, real_fn, fa
       "inception_score": float(is_mean), "inception_score_std": float(is_std),
       "inception_score_protocol": protocol_lib.Protocol(
           metric="is", **{**common, "num_real": 0, "reference_split": "none"}).to_dict(),
+      **baseline,
   }
+
+
+# ----------------------------------------------------------------------------------------------------
+# Real-vs-real baselines
+# ----------------------------------------------------------------------------------------------------
+SWD_MAX_SAMPLES = 512
+"""Images per set of the evaluation's sliced Wasserstein distance (at most; fewer when
+``eval_samples`` is smaller)."""
+
+
+def real_halves(dataset, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """Rows of two disjoint real sets of ``n = min(num, dataset.size // 2)`` images each.
+
+  The first set is ``dataset.sample_rows(n, seed)``, the evaluation's reference set; the second the
+  next ``n`` rows of the same stream. Both lie in the stream's first permutation (``2 n <= size``),
+  so no row is in both.
+  """
+  half = min(int(num), dataset.size // 2)
+  if half < 2:
+    raise ValueError(f"a real-vs-real baseline needs at least 2 images per set, got {half} "
+                     f"(num {num}, dataset size {dataset.size})")
+  rows = dataset.sample_rows(2 * half, seed)
+  return rows[:half], rows[half:]
+
+
+def real_baseline(run, resolution: int) -> dict[str, Any]:
+  """The real-vs-real values of the image metrics an evaluation at ``resolution`` reports.
+
+  ``swd_real_x1e3`` / ``swd_real_mean_x1e3`` (per level / mean, with ``swd_real_num`` images per
+  set; side >= 7), and for the digits at full resolution ``digits_fd_real`` with its protocol:
+  each between the two disjoint sets of :func:`real_halves` (the evaluation's sample count,
+  capped at half the dataset). Computed once per run and resolution (cached on ``run``), deterministic in
+  (dataset, ``config.seed``, ``config.eval_samples``).
+  """
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
+  from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
+  cache = run.__dict__.setdefault("_real_baselines", {})
+  if resolution in cache:
+    return cache[resolution]
+  config, dataset = run.config, run.dataset
+  out: dict[str, Any] = {}
+  if resolution >= 7:
+    a, b = real_halves(dataset, min(config.eval_samples, SWD_MAX_SAMPLES), config.seed)
+    result = swd.sliced_wasserstein_distance(ops.downscale_to(dataset.read(a), resolution),
+                                             ops.downscale_to(dataset.read(b), resolution),
+                                             seed=config.seed)
+    out.update({"swd_real_x1e3": [float(v) for v in result["per_level"]],
+                "swd_real_mean_x1e3": float(result["mean"]), "swd_real_num": len(a)})
+  if config.dataset == "digits" and resolution == run.sample_shape[0]:
+    a, b = real_halves(dataset, config.eval_samples, config.seed)
+    out["digits_fd_real"] = float(fid_lib.digits_frechet_distance(dataset.read(a),
+                                                                  dataset.read(b)))
+    out["digits_fd_real_protocol"] = {
+        "metric": "digits_fd", "num_real": len(a), "num_fake": len(b),
+        "reference_split": "digits/all: two disjoint sets, the evaluation stream's first "
+                           f"{len(a)} rows (the evaluation's reference) and the {len(b)} after",
+        "feature_extractor": "digits_mlp_hidden128", "generator": "none (real vs real)"}
+  cache[resolution] = out
+  return out
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -92,10 +182,12 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
 
   ``run`` is a :class:`jaxgan.train.Run` (config, networks, dataset, workdir). 2-D data: PacGAN mode
   coverage, exact W1 and the samples over the critic's value contour; images: SWD (side >= 7),
-  Inception metrics when configured, the digits FD and class coverage for digits, and a grid of
-  samples; with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
+  Inception metrics when configured, the digits FD and class coverage for digits, the real-vs-real
+  baseline of each (:func:`real_baseline`), and a grid of samples beside a panel of real ones;
+  with spectral normalisation, the audit of every critic layer (:func:`spectral_audit`).
   """
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
   from jaxgan import plots  # pylint: disable=import-outside-toplevel
   from jaxgan import step as step_lib  # pylint: disable=import-outside-toplevel
   from jaxgan.metrics import digits as digit_metrics  # pylint: disable=import-outside-toplevel
@@ -139,18 +231,21 @@ def evaluate(run, state, tag: str | None = None) -> dict[str, Any]:
     resolution = fake.shape[1]
     if resolution >= 7:
       from jaxgan.metrics import swd  # pylint: disable=import-outside-toplevel
-      n = min(config.eval_samples, 512)
+      n = min(config.eval_samples, SWD_MAX_SAMPLES)
       real = run.real_samples(n, resolution)
       result = swd.sliced_wasserstein_distance(real, fake[:n], seed=config.seed)
       record["swd_x1e3"] = [float(v) for v in result["per_level"]]
       record["swd_resolutions"] = [int(r) for r in result["resolutions"]]
       record["swd_mean_x1e3"] = float(result["mean"])
+    record.update(real_baseline(run, resolution))
     generator = record["generator"]
     if config.inception_weights and fake.shape[-1] in (1, 3):
+      _, second = real_halves(run.dataset, config.eval_samples, config.seed)
       record.update(inception_metrics(
           run.workdir, config.dataset, config.inception_weights,
           lambda n: run.real_samples(n, resolution), fake, generator,
-          num_real=config.eval_samples))
+          num_real=config.eval_samples,
+          second_real_fn=lambda: ops.downscale_to(run.dataset.read(second), resolution)))
     if config.dataset == "digits" and fake.shape[1:] == run.sample_shape:
       record.update(digits_metrics(run.dataset.sample(config.eval_samples, config.seed), fake,
                                    generator))
