@@ -14,16 +14,16 @@ at 20k, 96.1% at 40k; n_critic 1: 96.4% at 40k (seed 0), 95.1% (seed 1), 94.8% a
 hidden layers: 95.2% (seed 1, no gain); batch 512: 94.8% at 20k, 96.4% at 30k, 96.5% at 40k (seed 1,
 one 40k-step run) — the larger batch is worth its ~1.8x step cost. EMA 0.999 -> 0.9997 (which lifted
 the ring above 98% on every seed) does not lift the grid: 30k steps, batch 512, 3 seeds, 95.3 / 95.4 /
-94.3% (with 0.999 two seeds had given 95.4 / 95.8% on older code: if anything a little worse). The bridges, not jitter around the modes, hold
-the grid below the 96% target; a longer run (40k steps: 96.5% on seed 1) is the lever left, at ~1.3x
-the time.
+94.3% (with 0.999 two seeds had given 95.4 / 95.8% on older code: if anything a little worse). The
+bridges, not jitter around the modes, hold the grid below the 96% target; a longer run (40k steps:
+96.5% on seed 1) is the lever left, at ~1.3x the time.
 
 Command:   jaxgan train --config grid25_wgan_gp
 Runtime:   6.3-7.7 minutes per run measured by benchmarks/mixtures.py (30,000 steps at batch 512,
            compile and evaluations included) on 2 CPU cores shared with other jobs (5-minute load
            average 12-13.5); ~4-5 minutes on idle cores. Below issue 18's 96% target (see above).
-Expected:  25/25 modes on every seed, 95.0 +- 0.6% high quality, KL 0.007 (3 seeds: 95.3 / 95.4 / 94.3%;
-           benchmarks/mixtures.py).
+Expected:  25/25 modes on every seed, 95.0 +- 0.6% high quality, KL 0.007 (3 seeds: 95.3 / 95.4 /
+           94.3%; benchmarks/mixtures.py).
 """
 
 from jaxgan.configs import ring8_wgan_gp
