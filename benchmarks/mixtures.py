@@ -137,7 +137,8 @@ def table(rows: list[dict], runs: list[dict], quick: bool, overrides=()) -> str:
   lines.append("")
   lines.append("Per run (final evaluation, EMA generator where the config keeps one):")
   lines.append("")
-  lines.append("| config | seed | modes | % high quality | KL | wall min | load (5-min avg at end) |")
+  lines.append("| config | seed | modes | % high quality | KL | wall min | "
+               "load (5-min avg at end) |")
   lines.append("|---|---|---|---|---|---|---|")
   for r in runs:
     e = r["eval"]
@@ -166,8 +167,8 @@ def main(argv=None) -> int:
                       help="output folder (default runs/benchmarks/mixtures; "
                            "runs/benchmarks/mixtures_quick with --quick)")
   parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
-                      help="config overrides for every run, e.g. --set ema_decay=0.9997 num_steps=30000 "
-                           "(screening; recorded in results.json and table.md)")
+                      help="config overrides for every run, e.g. --set ema_decay=0.9997 "
+                           "num_steps=30000 (screening; recorded in results.json and table.md)")
   parser.add_argument("--quick", action="store_true",
                       help="smoke test: 20 steps per run, no intermediate evaluation")
   args = parser.parse_args(argv)

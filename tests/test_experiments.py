@@ -126,8 +126,8 @@ def test_mode_collapse_quick_bookkeeping(tmp_path):
 
 @pytest.mark.slow
 def test_mode_collapse_claim(tmp_path):
-  """The full grid25 BCE and WGAN-GP runs (~10 minutes on idle cores): the claims docs/claims.md makes
-  on the grid hold in a fresh run, not only in the committed one."""
+  """The full grid25 BCE and WGAN-GP runs (~10 minutes on idle cores): the claims docs/claims.md
+  makes on the grid hold in a fresh run, not only in the committed one."""
   from jaxgan.experiments import mode_collapse
   result = mode_collapse.run(workdir=str(tmp_path), only=("grid25",), sngan=False)
   for name in MODE_COLLAPSE_DOCUMENTED_CLAIMS:

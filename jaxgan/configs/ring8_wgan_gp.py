@@ -25,14 +25,15 @@ said; benchmarks/mixtures.py has the 3-seed numbers):
     instead of ~1,000 steps of the decay's tail tightens the samples around the modes: 98.2 / 98.5 /
     98.0% (seeds 0 / 1 / 2, `python benchmarks/mixtures.py --configs ring8_wgan_gp --set
     ema_decay=0.9997`, the same runs as this config's). 0.9997^25000 = 6e-4: the initial generator's
-    weight left in the average is negligible (configs/default.py, 8,000 steps, keeps 0.999 for that).
+    weight left in the average is negligible (configs/default.py, 8,000 steps, keeps 0.999 for
+    that).
 
 Command:   jaxgan train --config ring8_wgan_gp
 Runtime:   3.3-3.7 minutes per run measured by benchmarks/mixtures.py (25,000 steps, compile and
-           evaluations included) on 2 CPU cores shared with other jobs (5-minute load average 6-11); ~2-3
-           minutes on idle cores.
-Expected:  8/8 modes on every seed, 98.3 +- 0.2% high quality, KL 0.002 (3 seeds: 98.2 / 98.5 / 98.0%;
-           benchmarks/mixtures.py).
+           evaluations included) on 2 CPU cores shared with other jobs (5-minute load average
+           6-11); ~2-3 minutes on idle cores.
+Expected:  8/8 modes on every seed, 98.3 +- 0.2% high quality, KL 0.002 (3 seeds: 98.2 / 98.5 /
+           98.0%; benchmarks/mixtures.py).
 """
 
 from jaxgan.config import base_config

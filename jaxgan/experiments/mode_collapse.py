@@ -112,18 +112,19 @@ def _modes_over_training(row: dict) -> list[int]:
 
 
 def claims(table: dict[str, dict]) -> dict[str, dict]:
-  """The experiment's claims on the mixtures, each decided from ``table`` (the JSON's final numbers and
-  snapshots): ``{name: {"holds": bool, "statement": str, "numbers": {...}}}``.
+  """The experiment's claims on the mixtures, each decided from ``table`` (the JSON's final numbers
+  and snapshots): ``{name: {"holds": bool, "statement": str, "numbers": {...}}}``.
 
   Per dataset D (ring8, grid25) whose BCE and WGAN-GP runs are in the table:
     D_wgan_gp_covers_all_modes           WGAN-GP's final modes == the mixture's modes;
-    D_wgan_gp_keeps_all_modes            once WGAN-GP has every mode at a snapshot, it has every mode
-                                         at every later snapshot;
+    D_wgan_gp_keeps_all_modes            once WGAN-GP has every mode at a snapshot, it has every
+                                         mode at every later snapshot;
     D_bce_ends_with_fewer_modes          BCE's final modes < WGAN-GP's final modes;
     D_bce_loses_modes                    BCE has fewer modes at some snapshot than at an earlier one
                                          (it drops modes it had, not only fails to reach them yet);
     D_bce_lower_high_quality             BCE's final high-quality fraction < WGAN-GP's;
-    D_sngan_covers_all_modes             (when SNGAN ran) SNGAN's final modes == the mixture's modes.
+    D_sngan_covers_all_modes             (when SNGAN ran) SNGAN's final modes == the mixture's
+                                         modes.
   A claim that does not hold is reported with ``holds: False``, not dropped: docs/claims.md states
   only the claims the committed full run supports (tests/test_experiments.py checks that).
   """
@@ -148,7 +149,8 @@ def claims(table: dict[str, dict]) -> dict[str, dict]:
         "statement": "the BCE GAN ends with fewer modes than WGAN-GP",
         "numbers": {"bce_final_modes": g_final, "wgan_gp_final_modes": w_final, "num_modes": n}}
     out[f"{dataset}_bce_loses_modes"] = {
-        "holds": any(later < earlier for i, earlier in enumerate(g_modes) for later in g_modes[i + 1:]),
+        "holds": any(later < earlier
+                     for i, earlier in enumerate(g_modes) for later in g_modes[i + 1:]),
         "statement": "the BCE GAN drops modes it had captured at an earlier snapshot",
         "numbers": {"bce_modes_over_training": g_modes, "num_modes": n}}
     out[f"{dataset}_bce_lower_high_quality"] = {
