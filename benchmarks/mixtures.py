@@ -18,7 +18,10 @@ Smoke version (a few steps per run, checks the plumbing only; ~2 minutes):
 
   python benchmarks/mixtures.py --quick
 
-Other uses: ``--configs ring8_wgan_gp --seeds 0 1 --out runs/benchmarks/ring``.
+Other uses: ``--configs ring8_wgan_gp --seeds 0 1 --out runs/benchmarks/ring``; screening a change
+on every run: ``--set ema_decay=0.9997 num_steps=30000`` (passed as ``--config.FIELD=VALUE``; recorded
+in results.json and table.md). Each run records its wall time and the (1, 5, 15)-minute load averages
+when it started and ended, since the cores are often shared.
 """
 
 from __future__ import annotations
