@@ -4,11 +4,10 @@ Paper setting: SNGAN (Miyato et al. 2018) Algorithm 1 with one power iteration p
 Adam(2e-4, 0, 0.9), n_dis 5 (see configs/ring8_sngan.py for why this and not the WGAN-GP toy
 optimizer); networks, batch 512 and evaluation as configs/grid25_wgan_gp.py.
 
-Command:   jaxgan train --config grid25_sngan
 What we see: every mode from step ~5,000 on, but low quality: the samples lie on the lines between
 neighbouring modes (see docs/figures/mode_collapse.png, last row), and the high-quality fraction
-rises slowly (seed 0: 17%, 24%, 27%, 29% at steps 5k-10k). Not retuned (a longer run or the WGAN-GP
-configs' lr decay are the obvious next tries).
+rises slowly (seed 0: 17%, 24%, 27%, 29% at steps 5k-10k). Not retuned (a longer run, over which the
+linear lr decay also stretches, is the obvious next try).
 
 Command:   jaxgan train --config grid25_sngan
 Runtime:   4.9-6.0 minutes per run measured (10,000 steps of 5 critic updates at batch 512, compile
