@@ -24,11 +24,16 @@ evaluation records give the class histogram of 1,000 samples under the fixed dig
 
 Command:  python -m jaxgan.experiments.mode_collapse [--workdir DIR] [--quick]
               [--only ring8,grid25,digits] [--no-sngan] [--num-steps N]
-Runtime:  quick: ring8 only, 300 steps per run, 4 snapshots (seconds). Full: the configs' own step counts, which
-          takes long on 2 CPU cores (ring8 ~5 minutes, grid25 ~10, digits ~10); ``--only`` picks.
+          The figure in docs/figures/mode_collapse.png: ``--only ring8,grid25`` (the six rows BCE /
+          WGAN-GP / SNGAN on the ring and on the grid, at the configs' own lengths).
+Runtime:  quick: ring8 only, 300 steps per run, 4 snapshots (under a minute). Full: the configs' own
+          step counts (ring8 and grid25 together ~25 minutes on 2 CPU cores; digits ~10); ``--only``
+          picks.
 Outputs:  mode_collapse.png (2-D snapshots over training), mode_collapse_digits.png (class
-          histograms over training and final samples, when digits ran), mode_collapse.json, and the
-          runs in runs/<config>/ under the workdir.
+          histograms over training and final samples, when digits ran), mode_collapse.json (final
+          numbers, numbers at every snapshot, and a ``claims`` block: each claim on the mixtures as
+          a boolean with the numbers that decide it, see :func:`claims`), and the runs in
+          runs/<config>/ under the workdir.
 """
 
 from __future__ import annotations
@@ -102,6 +107,69 @@ def hops(snapshots: list[dict]) -> int:
   return int(sum(a != b for a, b in zip(tops, tops[1:])))
 
 
+def _modes_over_training(row: dict) -> list[int]:
+  return [int(s["modes_captured"]) for s in row["over_training"]]
+
+
+def claims(table: dict[str, dict]) -> dict[str, dict]:
+  """The experiment's claims on the mixtures, each decided from ``table`` (the JSON's final numbers
+  and snapshots): ``{name: {"holds": bool, "statement": str, "numbers": {...}}}``.
+
+  Per dataset D (ring8, grid25) whose BCE and WGAN-GP runs are in the table:
+    D_wgan_gp_covers_all_modes           WGAN-GP's final modes == the mixture's modes;
+    D_wgan_gp_keeps_all_modes            once WGAN-GP has every mode at a snapshot, it has every
+                                         mode at every later snapshot;
+    D_bce_ends_with_fewer_modes          BCE's final modes < WGAN-GP's final modes;
+    D_bce_loses_modes                    BCE has fewer modes at some snapshot than at an earlier one
+                                         (it drops modes it had, not only fails to reach them yet);
+    D_bce_lower_high_quality             BCE's final high-quality fraction < WGAN-GP's;
+    D_sngan_covers_all_modes             (when SNGAN ran) SNGAN's final modes == the mixture's
+                                         modes.
+  A claim that does not hold is reported with ``holds: False``, not dropped: docs/claims.md states
+  only the claims the committed full run supports (tests/test_experiments.py checks that).
+  """
+  out = {}
+  for dataset in ("ring8", "grid25"):
+    gan, wgan = table.get(f"{dataset}_gan"), table.get(f"{dataset}_wgan_gp")
+    if not (gan and wgan):
+      continue
+    n = int(wgan["num_modes"])
+    g_modes, w_modes = _modes_over_training(gan), _modes_over_training(wgan)
+    g_final, w_final = int(gan["modes_captured"]), int(wgan["modes_captured"])
+    first_full = next((i for i, m in enumerate(w_modes) if m == n), None)
+    out[f"{dataset}_wgan_gp_covers_all_modes"] = {
+        "holds": w_final == n, "statement": f"WGAN-GP ends with all {n} modes",
+        "numbers": {"wgan_gp_final_modes": w_final, "num_modes": n}}
+    out[f"{dataset}_wgan_gp_keeps_all_modes"] = {
+        "holds": first_full is not None and all(m == n for m in w_modes[first_full:]),
+        "statement": f"once WGAN-GP has all {n} modes it keeps them at every later snapshot",
+        "numbers": {"wgan_gp_modes_over_training": w_modes, "num_modes": n}}
+    out[f"{dataset}_bce_ends_with_fewer_modes"] = {
+        "holds": g_final < w_final,
+        "statement": "the BCE GAN ends with fewer modes than WGAN-GP",
+        "numbers": {"bce_final_modes": g_final, "wgan_gp_final_modes": w_final, "num_modes": n}}
+    out[f"{dataset}_bce_loses_modes"] = {
+        "holds": any(later < earlier
+                     for i, earlier in enumerate(g_modes) for later in g_modes[i + 1:]),
+        "statement": "the BCE GAN drops modes it had captured at an earlier snapshot",
+        "numbers": {"bce_modes_over_training": g_modes, "num_modes": n}}
+    out[f"{dataset}_bce_lower_high_quality"] = {
+        "holds": gan["high_quality_fraction"] < wgan["high_quality_fraction"],
+        "statement": "the BCE GAN ends with a smaller high-quality fraction than WGAN-GP",
+        "numbers": {"bce_high_quality_fraction": gan["high_quality_fraction"],
+                    "wgan_gp_high_quality_fraction": wgan["high_quality_fraction"]}}
+    sngan = table.get(f"{dataset}_sngan")
+    if sngan:
+      out[f"{dataset}_sngan_covers_all_modes"] = {
+          "holds": int(sngan["modes_captured"]) == n, "statement": f"SNGAN ends with all {n} modes",
+          "numbers": {"sngan_final_modes": int(sngan["modes_captured"]), "num_modes": n,
+                      "sngan_high_quality_fraction": sngan["high_quality_fraction"]}}
+  return out
+
+
+ROW_LABELS = {"gan": "BCE GAN", "wgan_gp": "WGAN-GP", "sngan": "SNGAN"}
+
+
 def plot_toy(path: str, runs: dict[str, dict]) -> str:
   names = list(runs)
   cols = max(len(r["snapshots"]) for r in runs.values())
@@ -124,7 +192,8 @@ def plot_toy(path: str, runs: dict[str, dict]) -> str:
       ax.set_title(f"step {snap['step']}: {snap['modes_captured']}/{snap['num_modes']} modes, "
                    f"HQ {100 * snap['high_quality_fraction']:.0f}%", fontsize=7)
       if j == 0:
-        ax.set_ylabel(name, fontsize=9)
+        dataset, method = name.split("_", 1)
+        ax.set_ylabel(f"{dataset}: {ROW_LABELS.get(method, method)}", fontsize=9)
   fig.suptitle("generated samples over training (black x: the modes); BCE GAN rows vs WGAN-GP / "
                "SNGAN rows", fontsize=10)
   fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -204,7 +273,7 @@ def run(quick: bool = False, workdir: str | None = None, only: tuple[str, ...] |
                                                             "mode_histogram")}
                                          for s in snaps]}
   result = {"quick": quick, "num_steps_override": num_steps, "datasets": datasets,
-            "table": table}
+            "table": table, "claims": claims(table)}
   if toy_runs:
     result["png"] = plot_toy(os.path.join(workdir, f"{NAME}.png"), toy_runs)
   if digit_runs:
@@ -221,6 +290,9 @@ def run(quick: bool = False, workdir: str | None = None, only: tuple[str, ...] |
     else:
       print(f"[{NAME}] {name:18s} {row['steps']:6d}  {row['digits_covered']}/10 digits, largest "
             f"class {100 * row['max_class_fraction']:.0f}%, histogram {row['class_histogram']}")
+  for name, claim in result["claims"].items():
+    print(f"[{NAME}] claim {name}: {'HOLDS' if claim['holds'] else 'does not hold'} "
+          f"({claim['statement']}; {claim['numbers']})")
   print(f"[{NAME}] {result['seconds']:.0f}s; wrote " +
         ", ".join(result[k] for k in ("png", "png_digits", "json") if k in result))
   return result
