@@ -215,6 +215,12 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
       plans.append((taps, base, count))
     return plans
 
+  tap_plan = (_tap_shifts(h, out_h, kh, sh, pads[0][0]), _tap_shifts(w, out_w, kw, sw, pads[1][0]))
+  if cout <= cin and None not in tap_plan and (sh, sw) != (1, 1):
+    # One matmul for every tap and phase, then the shifts (see _shift_add).
+    wm = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+    z = matmul(x.reshape(n * h * w, cin), wm, precision).reshape(n, h, w, kh * kw, cout)
+    return _shift_add(z, tap_plan)
   rows = phase_plan(h, out_h, kh, sh, pads[0][0])
   cols = phase_plan(w, out_w, kw, sw, pads[1][0])
   phases = []
@@ -247,6 +253,86 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
       if ph is not None:
         out = out.at[:, p::sh, q::sw].set(ph)
   return out
+
+
+def _tap_shifts(size_in: int, size_out: int, k: int, s: int, plo: int):
+  """Along one axis of a stride-``s`` transposed convolution: ``(s, count, ((phase, shift), ...))``
+  with, for every tap ``i``, the output phase ``p`` it feeds and the input offset ``d`` it reads
+  (output ``p + s*m`` gets ``x[m + d] * w[i]``); None unless every phase has ``count = size_out / s``
+  outputs and at least one tap (then the one-matmul form applies)."""
+  if size_out % s or k < s:
+    return None
+  taps = []
+  for i in range(k):
+    p = (plo - i) % s
+    taps.append((p, (p - plo + i) // s))
+  return (s, size_out // s, tuple(taps))
+
+
+def _shift_add_impl(z, plan):
+  """y[:, p + s*m, q + s*l] = sum over taps (i, j) of phase (p, q) of z[:, m + d_i, l + d_j, i*kw + j]
+  (zero outside z), for z [N, H, W, kh*kw, C]."""
+  (sh, ch, taps_h), (sw, cw, taps_w) = plan
+  n, h, w, _, c = z.shape
+  kw = len(taps_w)
+  zero = jnp.zeros((), z.dtype)
+  acc = [[None] * sw for _ in range(sh)]
+  for i, (p, di) in enumerate(taps_h):
+    for j, (q, dj) in enumerate(taps_w):
+      t = lax.pad(z[:, :, :, i * kw + j, :], zero,
+                  ((0, 0, 0), (-di, ch - h + di, 0), (-dj, cw - w + dj, 0), (0, 0, 0)))
+      acc[p][q] = t if acc[p][q] is None else acc[p][q] + t
+  y = jnp.stack([jnp.stack(r, axis=3) for r in acc], axis=2)  # [N, ch, sh, cw, sw, C]
+  return y.reshape(n, ch * sh, cw * sw, c)
+
+
+def _shift_add_transpose_impl(y, plan, h, w):
+  """The transpose of :func:`_shift_add_impl`: dz[:, :, :, i*kw + j] = dy of phase (p, q) shifted
+  back by (d_i, d_j), the taps stacked in one array (not a sum of padded copies)."""
+  (sh, ch, taps_h), (sw, cw, taps_w) = plan
+  n, c = y.shape[0], y.shape[-1]
+  y = y.reshape(n, ch, sh, cw, sw, c)
+  zero = jnp.zeros((), y.dtype)
+  taps = []
+  for p, di in taps_h:
+    for q, dj in taps_w:
+      taps.append(lax.pad(y[:, :, p, :, q, :], zero,
+                          ((0, 0, 0), (di, h - ch - di, 0), (dj, w - cw - dj, 0), (0, 0, 0))))
+  return jnp.stack(taps, axis=3)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _shift_add(z, plan):
+  """:func:`_shift_add_impl` with its transpose as VJP (and that transpose's VJP this function), so
+  that gradients of every order are stacks of shifted slices, never sums of zero-padded copies."""
+  return _shift_add_impl(z, plan)
+
+
+def _shift_add_fwd(z, plan):
+  return _shift_add_impl(z, plan), z.shape[1:3]
+
+
+def _shift_add_bwd(plan, hw, g):
+  return (_shift_add_transpose(g, plan, hw),)
+
+
+_shift_add.defvjp(_shift_add_fwd, _shift_add_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _shift_add_transpose(y, plan, hw):
+  return _shift_add_transpose_impl(y, plan, *hw)
+
+
+def _shift_add_transpose_fwd(y, plan, hw):
+  return _shift_add_transpose_impl(y, plan, *hw), None
+
+
+def _shift_add_transpose_bwd(plan, hw, _, g):
+  return (_shift_add(g, plan),)
+
+
+_shift_add_transpose.defvjp(_shift_add_transpose_fwd, _shift_add_transpose_bwd)
 
 
 def _is_channels_last_2d(dimension_numbers, ndim: int) -> bool:
