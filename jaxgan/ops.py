@@ -26,7 +26,12 @@ Both functions take and return channels-last arrays and flax kernel layouts, so 
 
 The transposed convolution is computed as its sub-pixel decomposition: output phase (p, q) of a
 stride-s transposed convolution is an ordinary stride-1 convolution of the undilated input with the
-kernel taps of that phase, so no multiplication by an inserted zero is done.
+kernel taps of that phase, so no multiplication by an inserted zero is done. When it narrows
+(Cout <= Cin: every generator layer) all taps of all phases are ONE matmul
+``x [N*H*W, Cin] @ [Cin, kh*kw*Cout]`` followed by a shift-add whose hand-written VJP is its exact
+transpose (a stack of shifted slices), so its gradients of every order are one matmul and memory
+moves too (autodiff's own transpose was a sum of kh*kw zero-padded copies: 1.5-2x slower backward).
+Measured per layer and per step in README "Speed" (``benchmarks/conv_layers.py``).
 
 Also the one home of two small facts used across the package: :func:`box_downscale` (the mean of
 ``f x f`` pixel blocks, on numpy or jax arrays: PGGAN's reals, the ResNet critic's pooling, the
@@ -170,7 +175,7 @@ def _conv2d_output_side(x: jax.Array, kernel: jax.Array, ho: int, wo: int, preci
 
 
 def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (2, 2),
-                     padding: Padding = "SAME", *, precision=None) -> jax.Array:
+                     padding: Padding = "SAME", *, precision=None, form: str = "auto") -> jax.Array:
   """``lax.conv_transpose`` (flax ``nn.ConvTranspose``, kernel not flipped) by sub-pixel phases.
 
   ``lax.conv_transpose`` is a stride-1 convolution of the input dilated by ``s`` (s-1 zeros between
@@ -185,10 +190,17 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
     strides: (sh, sw).
     padding: 'SAME', 'VALID' or explicit pairs, as ``lax.conv_transpose`` takes them.
     precision: passed to the ``dot``.
+    form: ``'matmul'``: one matmul ``x @ [Cin, kh*kw*Cout]`` for every tap of every phase, then
+      a shift-add (each output phase sums its taps' shifted slices); ``'phases'``: one
+      :func:`conv2d` per phase; ``'auto'``: ``'matmul'`` when ``Cout <= Cin`` (a generator's
+      layers: its buffer is kh*kw*Cout per input pixel where the phases' im2col is kh*kw*Cin) and
+      the phases have equal sizes, else ``'phases'``. Same values either way.
 
   Returns:
     [N, H*s (SAME) or (H-1)*s+k (VALID), ..., Cout].
   """
+  if form not in ("auto", "matmul", "phases"):
+    raise ValueError(f"form must be 'auto', 'matmul' or 'phases', got {form!r}")
   from jax._src.lax import convolution as lax_conv  # pylint: disable=import-outside-toplevel
   kh, kw, cin, cout = kernel.shape
   sh, sw = strides
@@ -216,7 +228,9 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
     return plans
 
   tap_plan = (_tap_shifts(h, out_h, kh, sh, pads[0][0]), _tap_shifts(w, out_w, kw, sw, pads[1][0]))
-  if cout <= cin and None not in tap_plan and (sh, sw) != (1, 1):
+  if form == "auto":
+    form = "matmul" if cout <= cin and (sh, sw) != (1, 1) else "phases"
+  if form == "matmul" and None not in tap_plan:
     # One matmul for every tap and phase, then the shifts (see _shift_add).
     wm = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
     z = matmul(x.reshape(n * h * w, cin), wm, precision).reshape(n, h, w, kh * kw, cout)
