@@ -70,6 +70,8 @@ def main(argv=None):
     def grad():
       y = fn(tx, tw)
       (y * y).sum().backward()
+    fwd()
+    grad()  # warm-up, as the JAX cases' compile call
     cases.append((label, "torch", flops, fwd, grad))
   b = args.batch
   if "g" in args.layers:
