@@ -26,7 +26,7 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
   # convolutions as slices + matmul (jaxgan/ops.py) against XLA's, on the DCGAN step
   python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --conv-impls xla im2col
 
-  # slow conv cases (DCGAN 64x64, the ResNet-32 critics) and a smoke run
+  # slow conv cases (DCGAN 64x64, SNGAN's CNN, the ResNet-32s) and a smoke run
   python benchmarks/step_throughput.py --slow --steps 3
   python benchmarks/step_throughput.py --quick --json /tmp/smoke.json
 

@@ -1,10 +1,12 @@
 """PyTorch eager reference of jaxgan's train step, for benchmarks/step_throughput.py.
 
-The same networks (MLP 3x512 ReLU; DCGAN generator and critic exactly as jaxgan/models/dcgan.py builds
-them; SNGAN's standard CNN of jaxgan/models/sngan_cnn.py; the SNGAN / WGAN-GP CIFAR ResNets of jaxgan/models/resnet.py), the same losses (gradient penalty through ``torch.autograd.grad(create_graph=True)``), Adam with
-the same hyper-parameters, the same fused real/fake critic pass, on 2 threads. Weights are copied from
-the jaxgan initial state; :func:`honesty_check` verifies the forward passes on a random input and the
-losses of a first step fed with the same batch, latents and interpolation weights as jaxgan's step.
+The same networks (MLP 3x512 ReLU; DCGAN generator and critic exactly as jaxgan/models/dcgan.py
+builds them; SNGAN's standard CNN of jaxgan/models/sngan_cnn.py; the SNGAN / WGAN-GP CIFAR ResNets
+of jaxgan/models/resnet.py), the same losses (gradient penalty through
+``torch.autograd.grad(create_graph=True)``), Adam with the same hyper-parameters, the same fused
+real/fake critic pass, on 2 threads. Weights are copied from the jaxgan initial state;
+:func:`honesty_check` verifies the forward passes on a random input and the losses of a first step
+fed with the same batch, latents and interpolation weights as jaxgan's step.
 
 Run by itself (checks and times one case against JAX, alternating):
 

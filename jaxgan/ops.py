@@ -227,7 +227,7 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
       plans.append((taps, base, count))
     return plans
 
-  tap_plan = (_tap_shifts(h, out_h, kh, sh, pads[0][0]), _tap_shifts(w, out_w, kw, sw, pads[1][0]))
+  tap_plan = (_tap_shifts(out_h, kh, sh, pads[0][0]), _tap_shifts(out_w, kw, sw, pads[1][0]))
   if form == "auto":
     form = "matmul" if cout <= cin and (sh, sw) != (1, 1) else "phases"
   if form == "matmul" and None not in tap_plan:
@@ -269,7 +269,7 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
   return out
 
 
-def _tap_shifts(size_in: int, size_out: int, k: int, s: int, plo: int):
+def _tap_shifts(size_out: int, k: int, s: int, plo: int):
   """Along one axis of a stride-``s`` transposed convolution: ``(s, count, ((phase, shift), ...))``
   with, for every tap ``i``, the output phase ``p`` it feeds and the input offset ``d`` it reads
   (output ``p + s*m`` gets ``x[m + d] * w[i]``); None unless every phase has ``count = size_out / s``
@@ -284,8 +284,8 @@ def _tap_shifts(size_in: int, size_out: int, k: int, s: int, plo: int):
 
 
 def _shift_add_impl(z, plan):
-  """y[:, p + s*m, q + s*l] = sum over taps (i, j) of phase (p, q) of z[:, m + d_i, l + d_j, i*kw + j]
-  (zero outside z), for z [N, H, W, kh*kw, C]."""
+  """y[:, p + s*m, q + s*l] = sum over the taps (i, j) of phase (p, q) of
+  z[:, m + d_i, l + d_j, i*kw + j] (zero outside z), for z [N, H, W, kh*kw, C]."""
   (sh, ch, taps_h), (sw, cw, taps_w) = plan
   n, h, w, _, c = z.shape
   kw = len(taps_w)
