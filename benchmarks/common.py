@@ -40,10 +40,12 @@ ARCHS = {
     "dcgan64": ("dcgan", (64, 64, 3), {"base_channels": 64, "latent_dim": 128}),
     "resnet32": ("wgan_gp_resnet", (32, 32, 3), {"base_channels": 128, "latent_dim": 128}),
     "sngan_resnet32": ("sngan_resnet", (32, 32, 3), {"base_channels": 128, "latent_dim": 128}),
+    "sngan_cnn32": ("sngan_cnn", (32, 32, 3), {"base_channels": 64, "latent_dim": 128}),
     # Tiny shapes for the tests.
     "tiny_mlp": ("mlp", (2,), {"hidden_dim": 16, "num_hidden": 2, "latent_dim": 2}),
     "tiny_dcgan": ("dcgan", (8, 8, 3), {"base_channels": 4, "latent_dim": 8}),
     "tiny_resnet": ("sngan_resnet", (8, 8, 3), {"base_channels": 4, "latent_dim": 8}),
+    "tiny_sngan_cnn": ("sngan_cnn", (8, 8, 3), {"base_channels": 4, "latent_dim": 8}),
 }
 
 

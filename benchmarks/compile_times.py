@@ -14,7 +14,8 @@ Commands (2 CPU cores):
   python benchmarks/compile_times.py --json runs/benchmarks/compile_times.json
 
 Output: a table; ``--json PATH``: {"machine": ..., "records": [{config, stage, resolution, batch_size,
-conv_impl, critic_loop, lower_s, compile_s, total_s, flops}]}.
+conv_impl, critic_loop, lower_s, compile_s, total_s, flops, hlo_ops (StableHLO operations of the
+lowered step, a deterministic measure of its size)}]}.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ def measure(name: str, conv_impl: str | None = None, critic_loop: str | None = N
     t0 = time.perf_counter()
     lowered = jax.jit(step, donate_argnums=(0,)).lower(abstract_state, reals, *scalars)
     t1 = time.perf_counter()
+    hlo_ops = sum(1 for line in lowered.as_text().splitlines()
+                  if "=" in line and "stablehlo." in line)
     compiled = lowered.compile()
     t2 = time.perf_counter()
     try:
@@ -94,11 +97,11 @@ def measure(name: str, conv_impl: str | None = None, critic_loop: str | None = N
     rec = {"config": name, "stage": stage, "resolution": s[0] if len(s) == 3 else None,
            "batch_size": batch, "conv_impl": layers.resolve_conv_impl(config.conv_impl),
            "critic_loop": step_lib.resolve_critic_loop(config), "lower_s": t1 - t0,
-           "compile_s": t2 - t1, "total_s": t2 - t0, "flops": flops}
+           "compile_s": t2 - t1, "total_s": t2 - t0, "flops": flops, "hlo_ops": hlo_ops}
     records.append(rec)
     print(f"  {name:24s} stage {'-' if stage is None else stage:>2} B{batch:<4d} "
           f"{rec['conv_impl']:6s} {rec['critic_loop']:6s} lower {rec['lower_s']:6.1f} s  "
-          f"compile {rec['compile_s']:6.1f} s", flush=True)
+          f"compile {rec['compile_s']:6.1f} s  {hlo_ops:6d} StableHLO ops", flush=True)
   return records
 
 

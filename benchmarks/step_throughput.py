@@ -26,7 +26,7 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
   # convolutions as slices + matmul (jaxgan/ops.py) against XLA's, on the DCGAN step
   python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --conv-impls xla im2col
 
-  # slow conv cases (DCGAN 64x64, the ResNet-32 critics) and a smoke run
+  # slow conv cases (DCGAN 64x64, SNGAN's CNN, the ResNet-32s) and a smoke run
   python benchmarks/step_throughput.py --slow --steps 3
   python benchmarks/step_throughput.py --quick --json /tmp/smoke.json
 
@@ -82,9 +82,10 @@ try:
 except ImportError:  # pragma: no cover
   torch_reference, HAVE_TORCH = None, False
 
-TORCH_ARCHS = ("mlp", "dcgan32", "dcgan64", "resnet32", "sngan_resnet32", "tiny_mlp", "tiny_dcgan",
-               "tiny_resnet")
-CONV_ARCHS = ("dcgan32", "dcgan64", "resnet32", "sngan_resnet32", "tiny_dcgan", "tiny_resnet")
+TORCH_ARCHS = ("mlp", "dcgan32", "dcgan64", "sngan_cnn32", "resnet32", "sngan_resnet32", "tiny_mlp",
+               "tiny_dcgan", "tiny_resnet", "tiny_sngan_cnn")
+CONV_ARCHS = ("dcgan32", "dcgan64", "sngan_cnn32", "resnet32", "sngan_resnet32", "tiny_dcgan",
+              "tiny_resnet", "tiny_sngan_cnn")
 REGULARISERS = (("gradient penalty", "wgan_gp", "wgan_plain"), ("weight clipping", "wgan",
                                                                  "wgan_plain"),
                 ("spectral norm", "hinge_sn", "hinge"))
@@ -296,12 +297,13 @@ def parse_args(argv=None):
   p.add_argument("--no-torch", dest="torch", action="store_false")
   p.add_argument("--torch-threads", type=int, default=2)
   p.add_argument("--slow", action="store_true",
-                 help="add DCGAN 64x64 and the ResNet-32 critics (slow on CPU)")
+                 help="add DCGAN 64x64, SNGAN's CNN and the ResNet-32s (slow on CPU)")
   p.add_argument("--quick", action="store_true", help="tiny shapes, 2 steps: a smoke run")
   p.add_argument("--json", default=None, help="write the records here")
   args = p.parse_args(argv)
   if args.slow:
-    args.archs = list(dict.fromkeys(args.archs + ["dcgan64", "resnet32", "sngan_resnet32"]))
+    args.archs = list(dict.fromkeys(args.archs + ["dcgan64", "sngan_cnn32", "resnet32",
+                                                  "sngan_resnet32"]))
   if args.quick:
     args.archs = ["tiny_mlp", "tiny_dcgan"]
     args.steps = args.conv_steps = 2

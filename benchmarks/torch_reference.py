@@ -1,10 +1,12 @@
 """PyTorch eager reference of jaxgan's train step, for benchmarks/step_throughput.py.
 
-The same networks (MLP 3x512 ReLU; DCGAN generator and critic exactly as jaxgan/models/dcgan.py builds
-them; the SNGAN / WGAN-GP CIFAR ResNets of jaxgan/models/resnet.py), the same losses (gradient penalty through ``torch.autograd.grad(create_graph=True)``), Adam with
-the same hyper-parameters, the same fused real/fake critic pass, on 2 threads. Weights are copied from
-the jaxgan initial state; :func:`honesty_check` verifies the forward passes on a random input and the
-losses of a first step fed with the same batch, latents and interpolation weights as jaxgan's step.
+The same networks (MLP 3x512 ReLU; DCGAN generator and critic exactly as jaxgan/models/dcgan.py
+builds them; SNGAN's standard CNN of jaxgan/models/sngan_cnn.py; the SNGAN / WGAN-GP CIFAR ResNets
+of jaxgan/models/resnet.py), the same losses (gradient penalty through
+``torch.autograd.grad(create_graph=True)``), Adam with the same hyper-parameters, the same fused
+real/fake critic pass, on 2 threads. Weights are copied from the jaxgan initial state;
+:func:`honesty_check` verifies the forward passes on a random input and the losses of a first step
+fed with the same batch, latents and interpolation weights as jaxgan's step.
 
 Run by itself (checks and times one case against JAX, alternating):
 
@@ -150,6 +152,51 @@ if torch is not None:
       h = F.leaky_relu(self.from_image(x), 0.2)
       for down in self.downs:
         h = F.leaky_relu(down(h), 0.2)
+      h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)  # flax's NHWC flattening order
+      return self.out(h)[:, 0]
+
+  class SNGANCNNGenerator(nn.Module):
+    """jaxgan/models/sngan_cnn.py: dense -> BN (per feature, before the reshape) -> ReLU, three
+    4x4 stride-2 deconvolutions 8b -> 4b -> 2b -> b with BN + ReLU, 3x3 conv, tanh."""
+
+    def __init__(self, latent_dim, image_size, channels, base_channels):
+      super().__init__()
+      self.m, b = image_size // 8, base_channels
+      self.width = 8 * b
+      self.project = nn.Linear(latent_dim, self.m * self.m * self.width)
+      self.bn_project = nn.BatchNorm1d(self.m * self.m * self.width, eps=1e-5, momentum=0.1)
+      widths = (8 * b, 4 * b, 2 * b, b)
+      self.ups = nn.ModuleList(nn.ConvTranspose2d(a, c, 4, stride=2, padding=1)
+                               for a, c in zip(widths[:-1], widths[1:]))
+      self.bns = nn.ModuleList(nn.BatchNorm2d(c, eps=1e-5, momentum=0.1) for c in widths[1:])
+      self.to_image = nn.Conv2d(b, channels, 3, padding=1)
+
+    def forward(self, z):
+      h = F.relu(self.bn_project(self.project(z)))
+      h = h.reshape(z.shape[0], self.m, self.m, self.width).permute(0, 3, 1, 2)
+      for up, bn in zip(self.ups, self.bns):
+        h = F.relu(bn(up(h)))
+      return torch.tanh(self.to_image(h))
+
+  class SNGANCNNCritic(nn.Module):
+    """jaxgan/models/sngan_cnn.py: seven convolutions (Table 3(b)), leaky ReLU 0.1, dense."""
+
+    def __init__(self, image_size, channels, base_channels, spectral_norm):
+      super().__init__()
+      b = base_channels
+      specs = ((b, 3, 1), (b, 4, 2), (2 * b, 3, 1), (2 * b, 4, 2), (4 * b, 3, 1), (4 * b, 4, 2),
+               (8 * b, 3, 1))
+      convs, cin = [], channels
+      for width, k, s in specs:
+        convs.append(_sn(nn.Conv2d(cin, width, k, stride=s, padding=1), spectral_norm))
+        cin = width
+      self.convs = nn.ModuleList(convs)
+      self.out = _sn(nn.Linear((image_size // 8) ** 2 * cin, 1), spectral_norm)
+
+    def forward(self, x):
+      h = x
+      for conv in self.convs:
+        h = F.leaky_relu(conv(h), 0.1)
       h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)  # flax's NHWC flattening order
       return self.out(h)[:, 0]
 
@@ -313,6 +360,20 @@ def build_torch(case: common.Case, state):
     _load_conv(d.from_image, dp["from_image"], spectral.get("from_image"))
     for i, down in enumerate(d.downs):
       _load_conv(down, dp[f"down{i}"], spectral.get(f"down{i}"))
+    _load_dense(d.out, dp["out"], spectral.get("out"))
+  elif config.model == "sngan_cnn":
+    size, _, channels = shape
+    g = SNGANCNNGenerator(config.latent_dim, size, channels, config.base_channels)
+    d = SNGANCNNCritic(size, channels, config.base_channels, config.spectral_norm)
+    bs = state.g_state["batch_stats"]
+    _load_dense(g.project, gp["project"])
+    _load_bn(g.bn_project, gp["bn_project"], bs["bn_project"])
+    for i, (up, bn) in enumerate(zip(g.ups, g.bns)):
+      _load_conv_transpose(up, gp[f"up{i}"])
+      _load_bn(bn, gp[f"bn_up{i}"], bs[f"bn_up{i}"])
+    _load_conv(g.to_image, gp["to_image"])
+    for i, conv in enumerate(d.convs):
+      _load_conv(conv, dp[f"conv{i}"], spectral.get(f"conv{i}"))
     _load_dense(d.out, dp["out"], spectral.get("out"))
   elif config.model in ("wgan_gp_resnet", "sngan_resnet"):
     size, _, channels = shape

@@ -26,7 +26,12 @@ Both functions take and return channels-last arrays and flax kernel layouts, so 
 
 The transposed convolution is computed as its sub-pixel decomposition: output phase (p, q) of a
 stride-s transposed convolution is an ordinary stride-1 convolution of the undilated input with the
-kernel taps of that phase, so no multiplication by an inserted zero is done.
+kernel taps of that phase, so no multiplication by an inserted zero is done. When it narrows
+(Cout <= Cin: every generator layer) all taps of all phases are ONE matmul
+``x [N*H*W, Cin] @ [Cin, kh*kw*Cout]`` followed by a shift-add whose hand-written VJP is its exact
+transpose (a stack of shifted slices), so its gradients of every order are one matmul and memory
+moves too (autodiff's own transpose was a sum of kh*kw zero-padded copies: 1.5-2x slower backward).
+Measured per layer and per step in README "Speed" (``benchmarks/conv_layers.py``).
 
 Also the one home of two small facts used across the package: :func:`box_downscale` (the mean of
 ``f x f`` pixel blocks, on numpy or jax arrays: PGGAN's reals, the ResNet critic's pooling, the
@@ -170,7 +175,7 @@ def _conv2d_output_side(x: jax.Array, kernel: jax.Array, ho: int, wo: int, preci
 
 
 def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (2, 2),
-                     padding: Padding = "SAME", *, precision=None) -> jax.Array:
+                     padding: Padding = "SAME", *, precision=None, form: str = "auto") -> jax.Array:
   """``lax.conv_transpose`` (flax ``nn.ConvTranspose``, kernel not flipped) by sub-pixel phases.
 
   ``lax.conv_transpose`` is a stride-1 convolution of the input dilated by ``s`` (s-1 zeros between
@@ -185,10 +190,17 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
     strides: (sh, sw).
     padding: 'SAME', 'VALID' or explicit pairs, as ``lax.conv_transpose`` takes them.
     precision: passed to the ``dot``.
+    form: ``'matmul'``: one matmul ``x @ [Cin, kh*kw*Cout]`` for every tap of every phase, then
+      a shift-add (each output phase sums its taps' shifted slices); ``'phases'``: one
+      :func:`conv2d` per phase; ``'auto'``: ``'matmul'`` when ``Cout <= Cin`` (a generator's
+      layers: its buffer is kh*kw*Cout per input pixel where the phases' im2col is kh*kw*Cin) and
+      the phases have equal sizes, else ``'phases'``. Same values either way.
 
   Returns:
     [N, H*s (SAME) or (H-1)*s+k (VALID), ..., Cout].
   """
+  if form not in ("auto", "matmul", "phases"):
+    raise ValueError(f"form must be 'auto', 'matmul' or 'phases', got {form!r}")
   from jax._src.lax import convolution as lax_conv  # pylint: disable=import-outside-toplevel
   kh, kw, cin, cout = kernel.shape
   sh, sw = strides
@@ -215,6 +227,14 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
       plans.append((taps, base, count))
     return plans
 
+  tap_plan = (_tap_shifts(out_h, kh, sh, pads[0][0]), _tap_shifts(out_w, kw, sw, pads[1][0]))
+  if form == "auto":
+    form = "matmul" if cout <= cin and (sh, sw) != (1, 1) else "phases"
+  if form == "matmul" and None not in tap_plan:
+    # One matmul for every tap and phase, then the shifts (see _shift_add).
+    wm = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+    z = matmul(x.reshape(n * h * w, cin), wm, precision).reshape(n, h, w, kh * kw, cout)
+    return _shift_add(z, tap_plan)
   rows = phase_plan(h, out_h, kh, sh, pads[0][0])
   cols = phase_plan(w, out_w, kw, sw, pads[1][0])
   phases = []
@@ -247,6 +267,86 @@ def conv_transpose2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (
       if ph is not None:
         out = out.at[:, p::sh, q::sw].set(ph)
   return out
+
+
+def _tap_shifts(size_out: int, k: int, s: int, plo: int):
+  """Along one axis of a stride-``s`` transposed convolution: ``(s, count, ((phase, shift), ...))``
+  with, for every tap ``i``, the output phase ``p`` it feeds and the input offset ``d`` it reads
+  (output ``p + s*m`` gets ``x[m + d] * w[i]``); None unless every phase has ``count = size_out / s``
+  outputs and at least one tap (then the one-matmul form applies)."""
+  if size_out % s or k < s:
+    return None
+  taps = []
+  for i in range(k):
+    p = (plo - i) % s
+    taps.append((p, (p - plo + i) // s))
+  return (s, size_out // s, tuple(taps))
+
+
+def _shift_add_impl(z, plan):
+  """y[:, p + s*m, q + s*l] = sum over the taps (i, j) of phase (p, q) of
+  z[:, m + d_i, l + d_j, i*kw + j] (zero outside z), for z [N, H, W, kh*kw, C]."""
+  (sh, ch, taps_h), (sw, cw, taps_w) = plan
+  n, h, w, _, c = z.shape
+  kw = len(taps_w)
+  zero = jnp.zeros((), z.dtype)
+  acc = [[None] * sw for _ in range(sh)]
+  for i, (p, di) in enumerate(taps_h):
+    for j, (q, dj) in enumerate(taps_w):
+      t = lax.pad(z[:, :, :, i * kw + j, :], zero,
+                  ((0, 0, 0), (-di, ch - h + di, 0), (-dj, cw - w + dj, 0), (0, 0, 0)))
+      acc[p][q] = t if acc[p][q] is None else acc[p][q] + t
+  y = jnp.stack([jnp.stack(r, axis=3) for r in acc], axis=2)  # [N, ch, sh, cw, sw, C]
+  return y.reshape(n, ch * sh, cw * sw, c)
+
+
+def _shift_add_transpose_impl(y, plan, h, w):
+  """The transpose of :func:`_shift_add_impl`: dz[:, :, :, i*kw + j] = dy of phase (p, q) shifted
+  back by (d_i, d_j), the taps stacked in one array (not a sum of padded copies)."""
+  (sh, ch, taps_h), (sw, cw, taps_w) = plan
+  n, c = y.shape[0], y.shape[-1]
+  y = y.reshape(n, ch, sh, cw, sw, c)
+  zero = jnp.zeros((), y.dtype)
+  taps = []
+  for p, di in taps_h:
+    for q, dj in taps_w:
+      taps.append(lax.pad(y[:, :, p, :, q, :], zero,
+                          ((0, 0, 0), (di, h - ch - di, 0), (dj, w - cw - dj, 0), (0, 0, 0))))
+  return jnp.stack(taps, axis=3)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _shift_add(z, plan):
+  """:func:`_shift_add_impl` with its transpose as VJP (and that transpose's VJP this function), so
+  that gradients of every order are stacks of shifted slices, never sums of zero-padded copies."""
+  return _shift_add_impl(z, plan)
+
+
+def _shift_add_fwd(z, plan):
+  return _shift_add_impl(z, plan), z.shape[1:3]
+
+
+def _shift_add_bwd(plan, hw, g):
+  return (_shift_add_transpose(g, plan, hw),)
+
+
+_shift_add.defvjp(_shift_add_fwd, _shift_add_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _shift_add_transpose(y, plan, hw):
+  return _shift_add_transpose_impl(y, plan, *hw)
+
+
+def _shift_add_transpose_fwd(y, plan, hw):
+  return _shift_add_transpose_impl(y, plan, *hw), None
+
+
+def _shift_add_transpose_bwd(plan, hw, _, g):
+  return (_shift_add(g, plan),)
+
+
+_shift_add_transpose.defvjp(_shift_add_transpose_fwd, _shift_add_transpose_bwd)
 
 
 def _is_channels_last_2d(dimension_numbers, ndim: int) -> bool:

@@ -47,9 +47,11 @@ def test_step_throughput_quick_records(tmp_path):
 
 
 @pytest.mark.parametrize("arch,loss", [("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan"),
-                                       ("tiny_resnet", "wgan_gp"), ("tiny_resnet", "hinge_sn")])
+                                       ("tiny_resnet", "wgan_gp"), ("tiny_resnet", "hinge_sn"),
+                                       ("tiny_sngan_cnn", "hinge_sn")])
 def test_torch_and_jax_first_step_losses_agree(arch, loss):
-  """Spectral norm, clipping, and the ResNets (the smoke run above checks the DCGAN's penalty)."""
+  """Spectral norm, clipping, the ResNets and SNGAN's CNN (the smoke run above checks the DCGAN's
+  penalty)."""
   pytest.importorskip("torch")
   import torch_reference  # pylint: disable=import-outside-toplevel,import-error
   report = torch_reference.honesty_check(common.Case(arch, loss, 4), verbose=False)

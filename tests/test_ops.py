@@ -33,7 +33,9 @@ def test_im2col_conv_equals_lax(h, cin, cout, k, s, pad):
       ops.conv_general_dilated(x, w, (s, s), pad, dimension_numbers=lax.conv_dimension_numbers(
           x.shape, w.shape, DN)), want, rtol=1e-5, atol=1e-4)
   want_t = lax.conv_transpose(x, w, (s, s), pad, dimension_numbers=DN)
-  np.testing.assert_allclose(ops.conv_transpose2d(x, w, (s, s), pad), want_t, rtol=1e-5, atol=1e-4)
+  for form in ("auto", "matmul", "phases"):
+    np.testing.assert_allclose(ops.conv_transpose2d(x, w, (s, s), pad, form=form), want_t,
+                               rtol=1e-5, atol=1e-4, err_msg=form)
   np.testing.assert_allclose(ops.conv_transpose(x, w, (s, s), pad), want_t, rtol=1e-5, atol=1e-4)
 
 
@@ -84,3 +86,37 @@ def test_matmul_custom_vjp_equals_dot_to_third_order():
     # and under jit, where the barrier and XLA's simplifier act
     np.testing.assert_allclose(jax.jit(jax.grad(penalty(ops.matmul), 1))(a, b),
                                jax.grad(penalty(plain), 1)(a, b), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("h,cin,cout,k,s,pad", [
+    (4, 6, 3, 4, 2, "SAME"),    # the DCGAN / SNGAN generator layer (narrowing): one-matmul form
+    (5, 6, 3, 3, 2, "SAME"),    # odd kernel: taps of unequal count per phase
+    (4, 6, 3, 4, 2, "VALID"),   # more outputs per phase than inputs
+    (3, 4, 6, 4, 2, "SAME"),    # widening: the per-phase im2col form
+])
+def test_conv_transpose_gradients_match_lax_to_second_order(h, cin, cout, k, s, pad):
+  """Gradient of a gradient norm through ``ops.conv_transpose2d``, both forms (the one-matmul +
+  shift-add form, whose shift-add has a hand-written VJP, and the per-phase one), equals
+  ``lax.conv_transpose``'s, for the input and the kernel. Fresh random inputs per run (the seed is
+  in the message); float32 differences of reassociated sums are ~1e-6 relative, a wrong or missing
+  tap would be O(1), so 1e-4 is the tolerance."""
+  seed = np.random.SeedSequence().entropy % 2**31
+  kx, kw_, kc = jax.random.split(jax.random.PRNGKey(seed), 3)
+  x = jax.random.normal(kx, (2, h, h + 1, cin))
+  w = jax.random.normal(kw_, (k, k, cin, cout)) * 0.5
+  lax_t = lambda a, b: lax.conv_transpose(a, b, (s, s), pad, dimension_numbers=DN)
+  c = jax.random.normal(kc, lax_t(x, w).shape)
+
+  def penalty(x, w, conv):
+    g = jax.grad(lambda v: jnp.sum(jnp.tanh(conv(v, w)) * c))(x)
+    return jnp.sum(g ** 2) + jnp.sum(jnp.tanh(conv(x, w)) ** 2)
+
+  want = jax.grad(penalty, (0, 1))(x, w, lax_t)
+  for form in ("matmul", "phases"):
+    ops_t = lambda a, b, form=form: ops.conv_transpose2d(a, b, (s, s), pad, form=form)
+    np.testing.assert_allclose(jax.jit(ops_t)(x, w), lax_t(x, w), rtol=1e-5, atol=1e-4,
+                               err_msg=f"{form}, seed {seed}")
+    got = jax.jit(jax.grad(penalty, (0, 1)), static_argnums=2)(x, w, ops_t)
+    for a, b in zip(got, want):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.abs(b).max()),
+                                 err_msg=f"{form}, seed {seed}")
