@@ -5,7 +5,9 @@ Tiny networks (hidden width 16-32) keep each compile to a second or two on 2 CPU
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import os
 
 import jax
@@ -269,7 +271,8 @@ def test_ring8_wgan_gp_captures_all_modes(tmp_path):
 @pytest.mark.e2e
 @pytest.mark.parametrize("name, overrides", [
     ("ring8_sngan", {"hidden_dim": 16}),
-    ("digits_sngan", {"base_channels": 4, "batch_size": 8, "latent_dim": 8}),
+    # a tiny critic lr keeps the last Adam step's change of sigma_1 (see below) far below the check
+    ("digits_sngan", {"base_channels": 4, "batch_size": 8, "latent_dim": 8, "d_lr": 1e-6}),
 ])
 def test_sn_configs_train_and_audit(name, overrides, tmp_path):
   """The SN configs train a few steps end to end; u is carried through the compiled critic updates
@@ -290,9 +293,14 @@ def test_sn_configs_train_and_audit(name, overrides, tmp_path):
   audit = record["spectral_audit"]
   assert len(audit) == len(jax.tree.leaves(u3)) // 2  # one u and one sigma per layer
   for layer, entry in audit.items():
-    # 3 steps of one power iteration each from a random u: the running estimate is close to, and never
-    # above, the exact top singular value (power iteration approaches sigma_1 from below).
-    assert entry["sigma_estimate"] <= entry["sigma_svd"] * (1 + 1e-5), (layer, entry)
+    # 3 steps of one power iteration each from a random u: power iteration approaches sigma_1 from
+    # below, but the stored estimate is that of the kernel BEFORE the last Adam step, which can
+    # shrink sigma_1 by at most ||dW||_2 <= ||dW||_F <= sqrt(numel) * max|step|; Adam's step with
+    # bias correction and b1 = 0 is at most lr * sqrt((1 - b2^t) / (1 - b2)) per entry (3.2 lr for
+    # b2 = 0.9). Plus 1e-5 for float32 rounding of the estimate.
+    kernel = np.asarray(functools.reduce(lambda t, k: t[k], layer.split("/"), state.d_params)["kernel"])
+    step_bound = config.d_lr * math.sqrt((1 - config.b2 ** 3) / (1 - config.b2)) * math.sqrt(kernel.size)
+    assert entry["sigma_estimate"] <= entry["sigma_svd"] * (1 + 1e-5) + step_bound, (layer, entry)
     assert entry["normalized_sigma_svd"] < 1.5, (layer, entry)
   if name == "digits_sngan":
     assert any("operator_norm" in e for e in audit.values())
