@@ -294,6 +294,17 @@ def _weight(module):
   return module.weight
 
 
+def _load_upsampling_generator(g, gp, bs) -> None:
+  """Loads a DCGAN-style generator (project + BN, transposed convs + BN, to_image): DCGAN's and
+  SNGAN's standard CNN share these names."""
+  _load_dense(g.project, gp["project"])
+  _load_bn(g.bn_project, gp["bn_project"], bs["bn_project"])
+  for i, (up, bn) in enumerate(zip(g.ups, g.bns)):
+    _load_conv_transpose(up, gp[f"up{i}"])
+    _load_bn(bn, gp[f"bn_up{i}"], bs[f"bn_up{i}"])
+  _load_conv(g.to_image, gp["to_image"])
+
+
 def _load_dense(module, p, spectral=None):
   with torch.no_grad():
     _weight(module).copy_(_t(p["kernel"]).T)
@@ -350,13 +361,7 @@ def build_torch(case: common.Case, state):
     size, _, channels = shape
     g = DCGANGenerator(config.latent_dim, size, channels, config.base_channels)
     d = DCGANCritic(size, channels, config.base_channels, config.spectral_norm)
-    bs = state.g_state["batch_stats"]
-    _load_dense(g.project, gp["project"])
-    _load_bn(g.bn_project, gp["bn_project"], bs["bn_project"])
-    for i, (up, bn) in enumerate(zip(g.ups, g.bns)):
-      _load_conv_transpose(up, gp[f"up{i}"])
-      _load_bn(bn, gp[f"bn_up{i}"], bs[f"bn_up{i}"])
-    _load_conv(g.to_image, gp["to_image"])
+    _load_upsampling_generator(g, gp, state.g_state["batch_stats"])
     _load_conv(d.from_image, dp["from_image"], spectral.get("from_image"))
     for i, down in enumerate(d.downs):
       _load_conv(down, dp[f"down{i}"], spectral.get(f"down{i}"))
@@ -365,13 +370,7 @@ def build_torch(case: common.Case, state):
     size, _, channels = shape
     g = SNGANCNNGenerator(config.latent_dim, size, channels, config.base_channels)
     d = SNGANCNNCritic(size, channels, config.base_channels, config.spectral_norm)
-    bs = state.g_state["batch_stats"]
-    _load_dense(g.project, gp["project"])
-    _load_bn(g.bn_project, gp["bn_project"], bs["bn_project"])
-    for i, (up, bn) in enumerate(zip(g.ups, g.bns)):
-      _load_conv_transpose(up, gp[f"up{i}"])
-      _load_bn(bn, gp[f"bn_up{i}"], bs[f"bn_up{i}"])
-    _load_conv(g.to_image, gp["to_image"])
+    _load_upsampling_generator(g, gp, state.g_state["batch_stats"])
     for i, conv in enumerate(d.convs):
       _load_conv(conv, dp[f"conv{i}"], spectral.get(f"conv{i}"))
     _load_dense(d.out, dp["out"], spectral.get("out"))
