@@ -80,3 +80,44 @@ def test_stage_changes_windows_and_ratio():
   assert row["mid_after_s"] == pytest.approx(20.0) and row["ratio"] == pytest.approx(1.4)
   assert row["compile_wait_s"] == pytest.approx(6.0)
   assert "**1.40x**" in stage_changes.markdown([row], [{"config": "digits_pggan", "wall_s": 1.0}])
+
+
+def test_step_profile_counts_each_op_and_prices_it():
+  """benchmarks/step_profile.py: every executed op is joined with the optimized HLO. A dot inside a
+  3-iteration scan is one op that runs 3 times a call, so its FLOPs per call are 3 * 2*m*k*n (XLA's
+  cost_analysis counts a loop body once); the autodiff pass comes from the op_name; the dot's own
+  shape is timed alone."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  import step_profile  # pylint: disable=import-outside-toplevel,import-error
+  m, k, n = 48, 40, 24
+  rng = __import__("numpy").random.default_rng(3)
+  a = jnp.asarray(rng.standard_normal((m, k)), jnp.float32)
+  w = jnp.asarray(rng.standard_normal((k, n)), jnp.float32)
+
+  def looped(a, w):
+    def body(c, _):
+      return c + jnp.tanh(a @ (w * c[0, 0])).sum(), None
+    return jax.lax.scan(body, jnp.ones((1, 1)), None, length=3)[0]
+
+  f = jax.jit(looped)
+  compiled = f.lower(a, w).compile()
+  instrs, comps = step_profile.parse_hlo(compiled.as_text())
+  totals, walls = step_profile.trace_ops(lambda: f(a, w).block_until_ready(), 2,
+                                         module="jit_looped")
+  assert len(walls) == 2
+  dots = [(name, runs) for name, (_, runs) in totals.items()
+          if step_profile.classify(name, instrs, comps)["category"] == "matmul"]
+  assert len(dots) == 1 and dots[0][1] == 2 * 3, totals  # 2 calls x 3 iterations
+  info = step_profile.classify(dots[0][0], instrs, comps)
+  assert info["flops"] == 2.0 * m * k * n
+  assert info["dot"][:2] == ((m, k), (k, n))
+  assert step_profile.dot_alone_s(info["dot"], reps=1) > 0
+  # The penalty's passes, named from JAX's op_name nesting.
+  name = "jit(train_step)/while/body/closed_call/transpose(jvp(transpose(jvp(jvp(DCGANCritic)))))"
+  assert step_profile.pass_and_layer(name + "/down1/dot_general") == ("penalty backward",
+                                                                     "DCGANCritic/down1")
+  assert step_profile.pass_and_layer("jit(train_step)/jvp(DCGANCritic)/down0/pad") == (
+      "forward", "DCGANCritic/down0")
+  assert step_profile.pass_and_layer(
+      "jit(train_step)/transpose(jvp(DCGANGenerator))/up2/dot_general")[0] == "backward"

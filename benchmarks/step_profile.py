@@ -1,0 +1,502 @@
+"""Where a train step's time goes: every XLA op of the compiled step, timed by the profiler, priced
+against this machine's matmul rate and memory bandwidth -- and PyTorch's step beside it.
+
+The step of a case (the cases of ``benchmarks/step_throughput.py``) is compiled ahead of time and run
+under ``jax.profiler``; on CPU the trace has one event per executed XLA thunk (``args.hlo_op``), so
+each op's time per step is exact, not sampled. Each op is joined with the optimized HLO
+(``compiled.as_text()``) to know what it is:
+
+  matmul    a ``dot`` (alone or in a fusion: XLA CPU's YNNPACK/Eigen calls); FLOPs = 2 * |out| * K
+  conv      a ``convolution`` (XLA's own; none when ``conv_impl='im2col'``)
+  movement  slices, pads, concatenations, copies, transposes, and fusions of only those (the im2col
+            patches, the sub-pixel shift-adds); bytes = 2 * |out| (written once, read at least once)
+  eltwise   every other fusion (activations and their derivatives, batch/spectral norm, Adam,
+            reductions); bytes = |out| + |operands|
+  other     RNG, control, small leftovers
+
+and priced at the reference rates timed in the same run: a 2048^2 float32 matmul (FLOP/s) and a
+jitted ``x * a + b`` over 64 Mi floats (bytes read + written per second, a STREAM-like "scale").
+``floor`` = FLOPs / matmul rate for matmuls, bytes / bandwidth for the rest: the time each op would
+take at the machine's rate; ``x floor`` = measured / floor says how far an op is from its ceiling.
+A matmul's own shape has its own ceiling (a [32768, 128] x [128, 1024] product cannot reach the
+2048^2 rate), so every distinct ``dot`` is also timed alone, jitted with the same shapes and
+dimension numbers: ``x alone`` = time in the step / time alone (1.0: the step runs that product as
+fast as XLA can run it at all).
+The pass of each op (forward, backward, the penalty's double backward) and its layer come from the
+op's ``op_name`` metadata (``jvp``/``transpose`` nesting and the flax module path).
+
+With PyTorch installed, the same step of ``benchmarks/torch_reference.py`` is profiled by
+``torch.profiler`` (self CPU time per aten op, as shares of its step: the profiler's per-op overhead inflates
+small ops), so the two frameworks' shares can be read side by side.
+
+  python benchmarks/step_profile.py --arch dcgan32 --loss wgan_gp --steps 2
+  python benchmarks/step_profile.py --arch sngan_cnn32 --loss hinge_sn --top 30 --json /tmp/p.json
+
+Output: tables on stdout; ``--json PATH`` writes every op with its time, category, pass, layer,
+FLOPs, bytes and floor, plus the category totals of both frameworks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import jax  # pylint: disable=wrong-import-position
+import jax.numpy as jnp  # pylint: disable=wrong-import-position
+import numpy as np  # pylint: disable=wrong-import-position
+
+import common  # pylint: disable=wrong-import-position
+
+_DTYPE_BYTES = {"f64": 8, "f32": 4, "bf16": 2, "f16": 2, "s64": 8, "u64": 8, "s32": 4, "u32": 4,
+                "s16": 2, "u16": 2, "s8": 1, "u8": 1, "pred": 1}
+_MOVEMENT = {"slice", "pad", "concatenate", "copy", "transpose", "bitcast", "reshape", "broadcast",
+             "dynamic-slice", "dynamic-update-slice", "parameter", "constant", "tuple",
+             "get-tuple-element", "reverse"}
+_CONTROL = {"while", "conditional", "call"}
+_INSTR = re.compile(r"^\s*(ROOT\s+)?%?([\w.\-]+)\s*=\s*(\(.*?\)|[\w]+\[[\d,]*\](?:\{[^}]*\})?|\w+\[\])"
+                    r"\s+([\w\-]+)\((.*)$")
+_SHAPE = re.compile(r"(\w+)\[([\d,]*)\]")
+_COMP = re.compile(r"^(ENTRY\s+)?%([\w.\-]+)\s.*\{\s*$")
+
+
+def _shape_bytes(shape: str) -> int:
+  total = 0
+  for dtype, dims in _SHAPE.findall(shape):
+    n = 1
+    for d in filter(None, dims.split(",")):
+      n *= int(d)
+    total += n * _DTYPE_BYTES.get(dtype, 4)
+  return total
+
+
+def _dims(shape: str) -> list[int]:
+  m = _SHAPE.search(shape)
+  return [int(d) for d in filter(None, m.group(2).split(","))] if m else []
+
+
+def parse_hlo(text: str) -> tuple[dict, dict]:
+  """Instructions of an optimized HLO module: name -> {shape, opcode, operands, rest, computation};
+  and computation name -> list of its instruction names."""
+  instrs, comps, comp = {}, collections.defaultdict(list), None
+  for line in text.splitlines():
+    m = _COMP.match(line)
+    if m and "=" not in line.split("{")[0].split("(")[0]:
+      comp = m.group(2)
+      continue
+    m = _INSTR.match(line)
+    if not m:
+      continue
+    _, name, shape, opcode, rest = m.groups()
+    args = rest.split(")", 1)[0]
+    operands = re.findall(r"%([\w.\-]+)", args)
+    instrs[name] = {"shape": shape, "opcode": opcode, "operands": operands, "rest": rest,
+                    "computation": comp}
+    comps[comp].append(name)
+  return instrs, comps
+
+
+def _dot_flops(instr: dict, instrs: dict) -> float:
+  out = 1
+  for d in _dims(instr["shape"]):
+    out *= d
+  lhs = instrs.get(instr["operands"][0]) if instr["operands"] else None
+  m = re.search(r"lhs_contracting_dims=\{([\d,]*)\}", instr["rest"])
+  if lhs is None or not m:
+    return 0.0
+  ldims = _dims(lhs["shape"])
+  k = 1
+  for i in filter(None, m.group(1).split(",")):
+    k *= ldims[int(i)]
+  return 2.0 * out * k
+
+
+def _dot_signature(instr: dict, instrs: dict):
+  """(lhs dims, rhs dims, dimension numbers) of a ``dot``: enough to time the same product alone."""
+  if len(instr["operands"]) < 2 or any(o not in instrs for o in instr["operands"][:2]):
+    return None
+  nums = []
+  for key in ("lhs_contracting_dims", "rhs_contracting_dims", "lhs_batch_dims", "rhs_batch_dims"):
+    m = re.search(key + r"=\{([\d,]*)\}", instr["rest"])
+    nums.append(tuple(int(v) for v in filter(None, m.group(1).split(","))) if m else ())
+  return (tuple(_dims(instrs[instr["operands"][0]]["shape"])),
+          tuple(_dims(instrs[instr["operands"][1]]["shape"])), tuple(nums))
+
+
+def dot_alone_s(signature, reps: int = 3) -> float:
+  """Median seconds of the same ``dot`` (shapes, contracting and batch dims, float32) jitted alone,
+  on fresh random operands: the rate this machine's XLA reaches for that product shape."""
+  lhs, rhs, (lc, rc, lb, rb) = signature
+  rng = np.random.default_rng(0)
+  a = jnp.asarray(rng.standard_normal(lhs), jnp.float32)
+  b = jnp.asarray(rng.standard_normal(rhs), jnp.float32)
+  f = jax.jit(lambda x, y: jax.lax.dot_general(x, y, ((lc, rc), (lb, rb))))
+  f(a, b).block_until_ready()
+  times = []
+  for _ in range(reps):
+    t0 = time.perf_counter()
+    f(a, b).block_until_ready()
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times)
+
+
+def _conv_flops(instr: dict, instrs: dict) -> float:
+  out = 1
+  for d in _dims(instr["shape"]):
+    out *= d
+  rhs = instrs.get(instr["operands"][1]) if len(instr["operands"]) > 1 else None
+  if rhs is None:
+    return 0.0
+  kd = _dims(rhs["shape"])
+  # dim_labels=..._01io->... : kernel spatial * input features (the output features are in |out|).
+  m = re.search(r"dim_labels=\w+_(\w+)->", instr["rest"])
+  k = 1
+  if m:
+    for label, size in zip(m.group(1), kd):
+      if label != "o":
+        k *= size
+  return 2.0 * out * k
+
+
+def classify(name: str, instrs: dict, comps: dict) -> dict:
+  """Category, FLOPs and bytes of one executed op (see the module docstring)."""
+  ins = instrs.get(name)
+  if ins is None:
+    return {"category": "other", "flops": 0.0, "bytes": 0.0, "op_name": ""}
+  m = re.search(r'op_name="([^"]*)"', ins["rest"])
+  op_name = m.group(1) if m else ""
+  opcode = ins["opcode"]
+  out_bytes = _shape_bytes(ins["shape"])
+  in_bytes = sum(_shape_bytes(instrs[o]["shape"]) for o in ins["operands"] if o in instrs)
+  body = [ins]
+  if opcode == "fusion":
+    m = re.search(r"calls=%([\w.\-]+)", ins["rest"])
+    body = [instrs[n] for n in comps.get(m.group(1), [])] if m else []
+  ops = {b["opcode"] for b in body}
+  flops = 0.0
+  dot = None
+  if "dot" in ops:
+    cat = "matmul"
+    dots = [b for b in body if b["opcode"] == "dot"]
+    flops = sum(_dot_flops(b, instrs) for b in dots)
+    if len(dots) == 1:
+      dot = _dot_signature(dots[0], instrs)
+  elif "convolution" in ops:
+    cat = "conv"
+    flops = sum(_conv_flops(b, instrs) for b in body if b["opcode"] == "convolution")
+  elif opcode in _CONTROL:
+    cat = "control"
+  elif ops <= _MOVEMENT:
+    cat = "movement"
+  elif ops & {"rng-bit-generator", "rng", "rng-get-and-update-state"}:
+    cat = "other"
+  else:
+    cat = "eltwise"
+  nbytes = 2.0 * out_bytes if cat == "movement" else float(out_bytes + in_bytes)
+  return {"category": cat, "flops": flops, "bytes": nbytes, "op_name": op_name, "dot": dot}
+
+
+_PASSES = {(): "forward", ("jvp",): "forward", ("transpose", "jvp"): "backward",
+           ("jvp", "jvp"): "penalty forward",
+           ("jvp", "transpose", "jvp"): "penalty input grad",
+           ("jvp", "transpose", "jvp", "jvp"): "penalty input grad",
+           ("transpose", "jvp", "transpose", "jvp"): "penalty backward",
+           ("transpose", "jvp", "transpose", "jvp", "jvp"): "penalty backward",
+           ("transpose", "jvp", "jvp"): "penalty backward"}
+
+
+def _unwrap(part: str) -> tuple[tuple[str, ...], str]:
+  """'transpose(jvp(DCGANCritic))' -> (('transpose', 'jvp'), 'DCGANCritic')."""
+  chain = []
+  while True:
+    m = re.match(r"^(jvp|transpose|vmap|jit|checkpoint|remat)\((.*)\)$", part)
+    if not m:
+      return tuple(chain), part
+    chain.append(m.group(1))
+    part = m.group(2)
+
+
+def pass_and_layer(op_name: str) -> tuple[str, str]:
+  """The autodiff pass of an op and its network layer, from its ``op_name`` metadata.
+
+  JAX names an op by the transformations around the module that made it: ``jvp(Critic)`` is the
+  forward pass (linearized), ``transpose(jvp(Critic))`` its backward; the gradient penalty
+  differentiates the critic's input gradient again, so its ops sit under ``jvp(jvp(...))`` (forward),
+  ``jvp(transpose(jvp(...)))`` (the input gradient) and ``transpose(jvp(transpose(jvp(...))))`` (its
+  backward, with respect to the parameters). The layer is the flax module path under the network.
+  """
+  parts = op_name.split("/")
+  for i, part in enumerate(parts):
+    chain, name = _unwrap(part)
+    if name.endswith(("Critic", "Generator", "Discriminator")):
+      chain = tuple(c for c in chain if c in ("jvp", "transpose"))
+      sub = [q for q in parts[i + 1:i + 2] if not q.startswith("jit(")]
+      return _PASSES.get(chain, "+".join(chain)), "/".join([name] + sub)
+  chain = ()
+  for part in parts:
+    c, _ = _unwrap(part)
+    chain += tuple(x for x in c if x in ("jvp", "transpose"))
+  return _PASSES.get(chain, "+".join(chain) or "forward"), "(outside the networks)"
+
+
+def trace_ops(fn, steps: int, module: str = "jit_train_step") -> tuple[dict, list[float]]:
+  """Runs ``fn()`` (one blocked step) ``steps`` times under jax.profiler; returns
+  {hlo_op: (total microseconds, number of runs)} over the steps (an op inside the critic loop's
+  ``while`` runs n_critic times a step) and the wall time of each step."""
+  tmp = tempfile.mkdtemp(prefix="jaxgan_profile_")
+  walls = []
+  try:
+    jax.profiler.start_trace(tmp, create_perfetto_trace=True)
+    try:
+      for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+    finally:
+      jax.profiler.stop_trace()
+    path = sorted(glob.glob(os.path.join(tmp, "**", "*.trace.json.gz"), recursive=True))[-1]
+    with gzip.open(path) as f:
+      doc = json.load(f)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  events = doc["traceEvents"] if isinstance(doc, dict) else doc
+  totals, counts = collections.Counter(), collections.Counter()
+  for e in events:
+    a = e.get("args") or {}
+    if e.get("ph") == "X" and "hlo_op" in a and a.get("hlo_module", "") == module:
+      totals[a["hlo_op"]] += float(e.get("dur", 0.0))
+      counts[a["hlo_op"]] += 1
+  return {k: (v, counts[k]) for k, v in totals.items()}, walls
+
+
+def bandwidth_bytes_per_s(n: int = 32 * 1024 * 1024, reps: int = 7) -> float:
+  """Median bytes/s (read + written) of a jitted, donated ``x * a + b`` over n float32s (128 MiB):
+  the STREAM "scale" kernel, in place, so no fresh buffer's page faults are timed."""
+  f = jax.jit(lambda v: v * 1.0001 + 1.0, donate_argnums=0)
+  x = f(jnp.ones((n,), jnp.float32))
+  x.block_until_ready()
+  times = []
+  for _ in range(reps):
+    t0 = time.perf_counter()
+    x = f(x)
+    x.block_until_ready()
+    times.append(time.perf_counter() - t0)
+  return 2 * 4 * n / statistics.median(times)
+
+
+def profile_jax(case: common.Case, steps: int, matmul_rate: float, bandwidth: float) -> dict:
+  c = common.compile_case(case)
+  instrs, comps = parse_hlo(c.fn.as_text())
+  st = {"state": c.state}
+
+  def one():
+    st["state"], m = c.fn(st["state"], c.reals)
+    jax.block_until_ready((st["state"], m))
+
+  one()  # warm-up
+  plain = []
+  for _ in range(steps):
+    t0 = time.perf_counter()
+    one()
+    plain.append(time.perf_counter() - t0)
+  totals, walls = trace_ops(one, steps)
+  ops = []
+  for name, (us, runs) in totals.items():
+    info = classify(name, instrs, comps)
+    if info["category"] == "control":
+      continue  # a while/call event spans its body's ops, which are counted themselves
+    s = us / 1e6 / steps
+    per_step = runs / steps
+    info["flops"] *= per_step
+    info["bytes"] *= per_step
+    floor = (info["flops"] / matmul_rate if info["category"] in ("matmul", "conv")
+             else info["bytes"] / bandwidth)
+    pss, layer = pass_and_layer(info["op_name"])
+    ops.append({"op": name, "s": s, "runs": per_step, **info, "pass": pss, "layer": layer,
+                "floor_s": floor})
+  ops.sort(key=lambda o: -o["s"])
+  alone = {}
+  for o in ops:  # after the trace: no profiler running
+    sig = o.pop("dot")
+    if sig is not None:
+      if sig not in alone:
+        alone[sig] = dot_alone_s(sig)
+      o["alone_s"] = alone[sig] * o["runs"]
+      o["dot_shapes"] = [list(sig[0]), list(sig[1])]
+  return {"ops": ops, "walls": plain, "profiled_walls": walls, "flops_xla": c.flops,
+          "compile_s": c.compile_s}
+
+
+def profile_torch(case: common.Case, steps: int) -> dict | None:
+  """PyTorch's step in a child process: once a profiler (JAX's or PyTorch's) has run in a process,
+  PyTorch's eager step there runs ~4x slower for the rest of its life (measured: 3.7 s -> 14-16 s),
+  so it is timed and profiled where no profiler ran before."""
+  with tempfile.TemporaryDirectory() as tmp:
+    out = os.path.join(tmp, "torch.json")
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", out, "--arch", case.arch,
+           "--loss", case.loss, "--batch-size", str(case.batch_size), "--steps", str(steps)]
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if r.returncode != 0 or not os.path.exists(out):
+      print(f"[profile] PyTorch profile failed: {r.stderr.strip()[-500:]}")
+      return None
+    with open(out) as f:
+      return json.load(f)
+
+
+def _profile_torch_here(case: common.Case, steps: int) -> dict | None:
+  try:
+    import torch  # pylint: disable=import-outside-toplevel
+    import torch_reference  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    return None
+  torch.set_num_threads(2)
+  _, _, _, _, _, st, jreals = common.setup(case)
+  ref = torch_reference.TorchStep(case, st)
+  reals = torch_reference.to_torch_images(np.asarray(jreals))
+  for _ in range(2):  # warm-up (oneDNN builds its primitives on first use)
+    ref.step(reals)
+  plain = []
+  for _ in range(steps):
+    t0 = time.perf_counter()
+    ref.step(reals)
+    plain.append(time.perf_counter() - t0)
+  walls = []
+  # No with_flops/record_shapes: they multiply the profiler's per-op overhead (a 3.7 s step ran
+  # 14 s with them, 7 s without). Even so the profiler inflates small ops: read shares, not times.
+  with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    for _ in range(steps):
+      t0 = time.perf_counter()
+      ref.step(reals)
+      walls.append(time.perf_counter() - t0)
+  ops = []
+  for e in prof.key_averages():
+    if e.self_cpu_time_total <= 0:
+      continue
+    key = e.key
+    if "convolution" in key and "backward" in key:
+      cat = "conv backward"
+    elif "conv" in key:
+      cat = "conv"
+    elif key in ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear"):
+      cat = "matmul"
+    elif key.startswith("aten::") and any(w in key for w in ("copy", "cat", "pad", "slice",
+                                                             "transpose", "contiguous", "clone")):
+      cat = "movement"
+    elif key.startswith("aten::"):
+      cat = "eltwise"
+    else:
+      cat = "other"
+    ops.append({"op": key, "s": e.self_cpu_time_total / 1e6 / steps, "category": cat,
+                "calls": e.count // steps})
+  ops.sort(key=lambda o: -o["s"])
+  return {"ops": ops, "walls": plain, "profiled_walls": walls}
+
+
+def _by(ops, key):
+  out = collections.OrderedDict()
+  for o in ops:
+    a = out.setdefault(o[key], {"s": 0.0, "flops": 0.0, "bytes": 0.0, "floor_s": 0.0, "n": 0,
+                                "alone_s": 0.0, "s_with_alone": 0.0})
+    if "alone_s" in o:
+      a["alone_s"] += o["alone_s"]
+      a["s_with_alone"] += o["s"]
+    a["s"] += o["s"]
+    a["flops"] += o.get("flops", 0.0)
+    a["bytes"] += o.get("bytes", 0.0)
+    a["floor_s"] += o.get("floor_s", 0.0)
+    a["n"] += 1
+  return dict(sorted(out.items(), key=lambda kv: -kv[1]["s"]))
+
+
+def _table(title, groups, total):
+  print(f"\n{title}")
+  print(f"{'':28s} {'ms/step':>9s} {'share':>6s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'GB':>6s} "
+        f"{'GB/s':>6s} {'floor ms':>8s} {'x floor':>7s} {'x alone':>7s}")
+  for k, a in groups.items():
+    rate = a["flops"] / a["s"] / 1e9 if a["flops"] and a["s"] else float("nan")
+    bw = a["bytes"] / a["s"] / 1e9 if a["bytes"] and a["s"] else float("nan")
+    xf = a["s"] / a["floor_s"] if a["floor_s"] else float("nan")
+    xa = a["s_with_alone"] / a["alone_s"] if a["alone_s"] else float("nan")
+    print(f"{k[:28]:28s} {a['s'] * 1e3:9.1f} {a['s'] / total:6.1%} {a['flops'] / 1e9:7.2f} "
+          f"{rate:8.1f} {a['bytes'] / 1e9:6.2f} {bw:6.1f} {a['floor_s'] * 1e3:8.1f} {xf:7.1f} "
+          f"{xa:7.2f}")
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--arch", default="dcgan32", choices=sorted(common.ARCHS))
+  p.add_argument("--loss", default="wgan_gp", choices=sorted(common.LOSSES))
+  p.add_argument("--batch-size", type=int, default=None)
+  p.add_argument("--loop", default="scan", choices=("scan", "unroll"))
+  p.add_argument("--conv-impl", default="im2col", choices=("xla", "im2col"))
+  p.add_argument("--steps", type=int, default=2)
+  p.add_argument("--top", type=int, default=25)
+  p.add_argument("--no-torch", action="store_true")
+  p.add_argument("--json", default=None)
+  p.add_argument("--torch-child", default=None, help=argparse.SUPPRESS)
+  args = p.parse_args(argv)
+  batch = args.batch_size or (256 if args.arch in ("mlp", "tiny_mlp") else 64)
+  case = common.Case(args.arch, args.loss, batch, args.loop, args.conv_impl)
+  if args.torch_child:
+    common.write_json(args.torch_child, _profile_torch_here(case, args.steps))
+    return
+  mm = common.matmul_flops_per_s()
+  bw = bandwidth_bytes_per_s()
+  print(f"[profile] {case.name}: matmul {mm / 1e9:.1f} GFLOP/s, memory {bw / 1e9:.1f} GB/s "
+        f"(load {os.getloadavg()[0]:.2f})", flush=True)
+  jx = profile_jax(case, args.steps, mm, bw)
+  wall = statistics.median(jx["walls"])
+  total = sum(o["s"] for o in jx["ops"])
+  mm_flops = sum(o["flops"] for o in jx["ops"])
+  print(f"[profile] JAX: step {wall:.3f} s wall ({statistics.median(jx['profiled_walls']):.3f} s "
+        f"profiled), ops {total:.3f} s ({total / wall:.0%} of wall), {len(jx['ops'])} ops")
+  print(f"[profile] executed matmul FLOPs {mm_flops / 1e9:.1f} GFLOP per step (XLA's "
+        f"cost_analysis: {jx['flops_xla'] / 1e9:.1f}; it counts a loop body once); at the matmul "
+        f"rate {mm_flops / mm:.3f} s = {mm_flops / mm / wall:.0%} of the step")
+  _table("JAX by category", _by(jx["ops"], "category"), total)
+  _table("JAX by pass", _by(jx["ops"], "pass"), total)
+  _table("JAX by layer", dict(list(_by(jx["ops"], "layer").items())[:args.top]), total)
+  print(f"\nJAX top {args.top} ops")
+  for o in jx["ops"][:args.top]:
+    rate = (f"{o['flops'] / o['s'] / 1e9:6.1f} GFLOP/s" if o["flops"]
+            else f"{o['bytes'] / o['s'] / 1e9:6.1f} GB/s   ")
+    alone = f"{o['s'] / o['alone_s']:5.2f}" if o.get("alone_s") else "    -"
+    print(f"  {o['s'] * 1e3:8.1f} ms {o['category']:8s} {rate} x{o['s'] / o['floor_s']:5.1f} "
+          f"alone x{alone} {o['pass']:18s} {o['layer'][:26]:26s} {o['op']} "
+          f"{'x'.join(map(str, o['dot_shapes'][0])) + ' . ' + 'x'.join(map(str, o['dot_shapes'][1])) if o.get('dot_shapes') else ''}")
+  doc = {"case": case.name, "matmul_flops_per_s": mm, "bandwidth_bytes_per_s": bw,
+         "load": os.getloadavg()[0], "jax": jx}
+  if not args.no_torch:
+    th = profile_torch(case, args.steps)
+    if th is not None:
+      tw = statistics.median(th["walls"])
+      tt = sum(o["s"] for o in th["ops"])
+      pw = statistics.median(th["profiled_walls"])
+      print(f"\n[profile] PyTorch: step {tw:.3f} s wall ({pw:.3f} s under its profiler: shares, "
+            f"not times), PyTorch/JAX {tw / wall:.2f}")
+      groups = _by(th["ops"], "category")
+      print(f"{'':28s} {'share':>6s} {'~ms/step':>9s}")
+      for k, a in groups.items():
+        print(f"{k[:28]:28s} {a['s'] / tt:6.1%} {a['s'] / tt * tw * 1e3:9.1f}")
+      print(f"\nPyTorch top {args.top} ops")
+      for o in th["ops"][:args.top]:
+        print(f"  {o['s'] / tt:6.1%} {o['category']:14s} x{o['calls']:<4d} {o['op']}")
+      doc["torch"] = th
+  if args.json:
+    common.write_json(args.json, doc)
+
+
+if __name__ == "__main__":
+  main()
