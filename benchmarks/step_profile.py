@@ -208,13 +208,17 @@ def classify(name: str, instrs: dict, comps: dict) -> dict:
   return {"category": cat, "flops": flops, "bytes": nbytes, "op_name": op_name, "dot": dot}
 
 
-_PASSES = {(): "forward", ("jvp",): "forward", ("transpose", "jvp"): "backward",
-           ("jvp", "jvp"): "penalty forward",
-           ("jvp", "transpose", "jvp"): "penalty input grad",
-           ("jvp", "transpose", "jvp", "jvp"): "penalty input grad",
-           ("transpose", "jvp", "transpose", "jvp"): "penalty backward",
-           ("transpose", "jvp", "transpose", "jvp", "jvp"): "penalty backward",
-           ("transpose", "jvp", "jvp"): "penalty backward"}
+_PASSES = {(): "forward", ("jvp",): "forward", ("transpose", "jvp"): "backward"}
+
+
+def _chain_label(chain: tuple[str, ...]) -> str:
+  """'forward', 'backward', or the nesting itself, e.g. 'T(jvp(jvp))' (T: transpose)."""
+  if chain in _PASSES:
+    return _PASSES[chain]
+  label = "()"
+  for c in reversed(chain):
+    label = ("T" if c == "transpose" else c) + "(" + label + ")"
+  return label.replace("(())", "")
 
 
 def _unwrap(part: str) -> tuple[tuple[str, ...], str]:
@@ -232,10 +236,11 @@ def pass_and_layer(op_name: str) -> tuple[str, str]:
   """The autodiff pass of an op and its network layer, from its ``op_name`` metadata.
 
   JAX names an op by the transformations around the module that made it: ``jvp(Critic)`` is the
-  forward pass (linearized), ``transpose(jvp(Critic))`` its backward; the gradient penalty
-  differentiates the critic's input gradient again, so its ops sit under ``jvp(jvp(...))`` (forward),
-  ``jvp(transpose(jvp(...)))`` (the input gradient) and ``transpose(jvp(transpose(jvp(...))))`` (its
-  backward, with respect to the parameters). The layer is the flax module path under the network.
+  forward pass (linearized), ``transpose(jvp(Critic))`` its backward ('forward', 'backward'); other
+  nestings are shown as they are, T for transpose. Under WGAN-GP the penalty differentiates the
+  critic's input gradient again: its forward is ``jvp(jvp)``, the input gradient ``jvp(T(jvp))``
+  and its backward with respect to the parameters ``T(jvp(T(jvp)))``. The layer is the flax module
+  path under the network.
   """
   parts = op_name.split("/")
   for i, part in enumerate(parts):
@@ -243,12 +248,12 @@ def pass_and_layer(op_name: str) -> tuple[str, str]:
     if name.endswith(("Critic", "Generator", "Discriminator")):
       chain = tuple(c for c in chain if c in ("jvp", "transpose"))
       sub = [q for q in parts[i + 1:i + 2] if not q.startswith("jit(")]
-      return _PASSES.get(chain, "+".join(chain)), "/".join([name] + sub)
+      return _chain_label(chain), "/".join([name] + sub)
   chain = ()
   for part in parts:
     c, _ = _unwrap(part)
     chain += tuple(x for x in c if x in ("jvp", "transpose"))
-  return _PASSES.get(chain, "+".join(chain) or "forward"), "(outside the networks)"
+  return _chain_label(chain), "(outside the networks)"
 
 
 def trace_ops(fn, steps: int, module: str = "jit_train_step") -> tuple[dict, list[float]]:
