@@ -17,6 +17,12 @@ after (the fade-in of the new one):
   ratio = T(around) / (T(mid before) / 2 + T(mid after) / 2)
 
 (half the window runs at each resolution, so the reference is the mean of the two). Target: <= 1.2.
+The ratio compares windows minutes apart, so on shared cores it moves with the load. The one-off
+cost of the change itself is reported apart, from the window alone: ``excess`` is the window's time
+minus ``window/2`` times the median step time of its own steps before the change plus ``window/2``
+times that of its steps after the change (first step excluded), i.e. the seconds the change adds to
+steps running at their typical speed; ``first step`` is the first new-resolution step's time and the
+median step it is compared with.
 The trainer's record of the time it waited for a stage's compile (``compile_wait_s``) is reported.
 
 The configs, shrunk to run in minutes on 2 CPU cores (every other field as shipped); each run stops
@@ -37,7 +43,8 @@ absolute rate, is the number to compare.
 Output: a markdown table (stdout, and ``--markdown PATH``) and ``--json PATH``: {"machine": ...,
 "runs": [{config, overrides, wall_s, load_before, load_after, step_end_s: [...], compile_wait_s}],
 "changes": [{config, step, from_resolution, to_resolution, window, around_s, mid_before_s,
-mid_after_s, ratio, compile_wait_s, load_before, load_after}]}.
+mid_after_s, ratio, excess_s, first_step_s, median_step_before_s, median_step_after_s,
+compile_wait_s, load_before, load_after}]}.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ import io
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -190,6 +198,10 @@ def changes(run: dict, window: int) -> list[dict]:
     around = _window_s(ends, b - half, window)
     t_before = _window_s(ends, mid_before, window)
     t_after = _window_s(ends, mid_after, window)
+    steps = [ends[t] - ends[t - 1] for t in range(b - half, b + half)]  # the window's steps
+    median_before = statistics.median(steps[:half])
+    median_after = statistics.median(steps[half + 1:])
+    excess = around - half * (median_before + median_after)
     waits = run["compile_wait_s"]
     wait = (waits.get(b - half + window - 1, 0.0) - waits.get(b - half - 1, 0.0)) if waits else None
     out.append({"config": run["config"], "step": b,
@@ -198,20 +210,25 @@ def changes(run: dict, window: int) -> list[dict]:
                 "around_s": around, "mid_before_s": t_before, "mid_after_s": t_after,
                 "mid_before_steps": [mid_before, mid_before + window - 1],
                 "mid_after_steps": [mid_after, mid_after + window - 1],
-                "ratio": around / (t_before / 2 + t_after / 2), "compile_wait_s": wait,
+                "ratio": around / (t_before / 2 + t_after / 2), "excess_s": excess,
+                "first_step_s": steps[half], "median_step_before_s": median_before,
+                "median_step_after_s": median_after, "compile_wait_s": wait,
                 "load_before": run["load_before"], "load_after": run["load_after"]})
   return out
 
 
 def markdown(rows: list[dict], runs: list[dict]) -> str:
-  lines = ["| config | change (step) | mid before | around | mid after | ratio | compile wait | "
-           "load (start/end) |", "|---|---|---|---|---|---|---|---|"]
+  lines = ["| config | change (step) | mid before | around | mid after | ratio | excess | "
+           "first step (median before / after) | compile wait | load (start/end) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
   for r in rows:
     wait = "n/a" if r["compile_wait_s"] is None else f"{r['compile_wait_s']:.1f} s"
     lines.append(
         f"| {r['config']} | {r['from_resolution']}->{r['to_resolution']} ({r['step']}) | "
         f"{r['mid_before_s']:.2f} s | {r['around_s']:.2f} s | {r['mid_after_s']:.2f} s | "
-        f"**{r['ratio']:.2f}x** | {wait} | {r['load_before']}/{r['load_after']} |")
+        f"**{r['ratio']:.2f}x** | {r['excess_s']:+.2f} s | {1e3 * r['first_step_s']:.0f} ms "
+        f"({1e3 * r['median_step_before_s']:.0f} / {1e3 * r['median_step_after_s']:.0f}) | {wait} | "
+        f"{r['load_before']}/{r['load_after']} |")
   lines.append("")
   lines.append("Wall time of {w} steps; whole runs: {runs}.".format(
       w=rows[0]["window"] if rows else "-",
