@@ -27,8 +27,8 @@ The trainer's record of the time it waited for a stage's compile (``compile_wait
 
 The configs, shrunk to run in minutes on 2 CPU cores (every other field as shipped); each run stops
 with its last window in the middle of the last fade-in:
-  * ``digits_pggan`` (4x4 -> 8x8, one change): networks and schedule as shipped (469 steps per
-    phase at batch 64), 728 steps.
+  * ``digits_pggan`` (4x4 -> 8x8, one change): networks and schedule as shipped (235 steps per
+    phase at batch 64), 377 steps.
   * ``cifar10_pggan`` (4x4 -> 32x32, three changes): 32 feature maps at every resolution
     (``fmap_max`` 32; shipped: 512), ``latent_dim`` 128 (512), batch 32 everywhere (64), 150 steps
     per fade and per stable phase (4,800 images; shipped: 400,000), 850 steps; the real data are
@@ -241,7 +241,7 @@ def main(argv=None) -> dict:
   p.add_argument("--configs", nargs="+", default=list(SHRUNK), choices=list(SHRUNK))
   p.add_argument("--window", type=int, default=50, help="steps per window (even)")
   p.add_argument("--steps-per-phase", type=int, default=None,
-                 help="steps per fade and per stable phase (default: digits_pggan as shipped, 469; "
+                 help="steps per fade and per stable phase (default: digits_pggan as shipped, 235; "
                       "cifar10_pggan 150)")
   p.add_argument("--workdir", default=None, help="default: a temporary folder, removed at the end")
   p.add_argument("--json", default=None)
