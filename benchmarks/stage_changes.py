@@ -227,8 +227,8 @@ def markdown(rows: list[dict], runs: list[dict]) -> str:
         f"| {r['config']} | {r['from_resolution']}->{r['to_resolution']} ({r['step']}) | "
         f"{r['mid_before_s']:.2f} s | {r['around_s']:.2f} s | {r['mid_after_s']:.2f} s | "
         f"**{r['ratio']:.2f}x** | {r['excess_s']:+.2f} s | {1e3 * r['first_step_s']:.0f} ms "
-        f"({1e3 * r['median_step_before_s']:.0f} / {1e3 * r['median_step_after_s']:.0f}) | {wait} | "
-        f"{r['load_before']}/{r['load_after']} |")
+        f"({1e3 * r['median_step_before_s']:.0f} / {1e3 * r['median_step_after_s']:.0f}) | "
+        f"{wait} | {r['load_before']}/{r['load_after']} |")
   lines.append("")
   lines.append("Wall time of {w} steps; whole runs: {runs}.".format(
       w=rows[0]["window"] if rows else "-",

@@ -285,7 +285,9 @@ class CompiledSteps:
   With an accelerator the host's cores are free while the steps run, and the later stages compile,
   in order, in one background thread. If a stage begins before its step is ready, ``get`` says so on
   a '[jaxgan]' line, waits, and adds the wait to ``wait_s`` (per stage) and ``total_wait_s`` (the
-  'compile_wait_s' of the train records)."""
+  'compile_wait_s' of the train records). On CPU the trainer then runs each later stage's step
+  once on a copy of the state (:meth:`warm_up`: a step's first run costs more), and the optimizer
+  reset at each phase start is a compiled program on the devices (:meth:`reset_optimizers`)."""
 
   def __init__(self, run: Run, state, abstract_batch: Callable[[int], jax.ShapeDtypeStruct]):
     self.run = run

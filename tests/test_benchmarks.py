@@ -64,8 +64,8 @@ def test_stage_changes_windows_and_ratio():
   """benchmarks/stage_changes.py's arithmetic on made-up step end times (no training): 100-step
   phases, window 10; steps of the old resolution take 1 s, of the new 2 s, and the first new step
   6 s more (a stall). Expected by hand: around = 5 * 1 + 5 * 2 + 6 = 21 s, mid before 10 s, mid
-  after 20 s, ratio 21 / 15 = 1.4; the change's one-off cost: 21 - 5 * 1 - 5 * 2 = 6 s (first new step
-  8 s against medians 1 and 2)."""
+  after 20 s, ratio 21 / 15 = 1.4; the change's one-off cost: 21 - 5 * 1 - 5 * 2 = 6 s (first new
+  step 8 s against medians 1 and 2)."""
   import stage_changes  # pylint: disable=import-outside-toplevel,import-error
   config = stage_changes.make_config("digits_pggan", None, 100, 10)
   schedule = stage_changes.growing.Schedule(config, 8)
