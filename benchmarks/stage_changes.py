@@ -10,9 +10,9 @@ cold start: JAX's persistent compilation cache is off, so every stage's step is 
 run. The trainer logs every step (``log_every=1``: each step is synchronised, the same in every
 window), and the time each step's record is written is taken as the step's end. For every stage
 change (the first step ``b`` of a fade-in, where a new resolution and so a new compiled step begins)
-it reports the wall time of the ``--window`` steps around it (``b - window/2 .. b + window/2 - 1``) against ``--window`` steps
-in the middle of the phase before (the last stable phase of the old resolution) and of the phase
-after (the fade-in of the new one):
+it reports the wall time of the ``--window`` steps around it (``b - window/2 .. b + window/2 - 1``)
+against ``--window`` steps in the middle of the phase before (the last stable phase of the old
+resolution) and of the phase after (the fade-in of the new one):
 
   ratio = T(around) / (T(mid before) / 2 + T(mid after) / 2)
 
