@@ -64,7 +64,8 @@ def test_stage_changes_windows_and_ratio():
   """benchmarks/stage_changes.py's arithmetic on made-up step end times (no training): 100-step
   phases, window 10; steps of the old resolution take 1 s, of the new 2 s, and the first new step
   6 s more (a stall). Expected by hand: around = 5 * 1 + 5 * 2 + 6 = 21 s, mid before 10 s, mid
-  after 20 s, ratio 21 / 15 = 1.4."""
+  after 20 s, ratio 21 / 15 = 1.4; the change's one-off cost: 21 - 5 * 1 - 5 * 2 = 6 s (first new
+  step 8 s against medians 1 and 2)."""
   import stage_changes  # pylint: disable=import-outside-toplevel,import-error
   config = stage_changes.make_config("digits_pggan", None, 100, 10)
   schedule = stage_changes.growing.Schedule(config, 8)
@@ -79,6 +80,8 @@ def test_stage_changes_windows_and_ratio():
   assert row["around_s"] == pytest.approx(21.0) and row["mid_before_s"] == pytest.approx(10.0)
   assert row["mid_after_s"] == pytest.approx(20.0) and row["ratio"] == pytest.approx(1.4)
   assert row["compile_wait_s"] == pytest.approx(6.0)
+  assert row["excess_s"] == pytest.approx(6.0) and row["first_step_s"] == pytest.approx(8.0)
+  assert (row["median_step_before_s"], row["median_step_after_s"]) == pytest.approx((1.0, 2.0))
   assert "**1.40x**" in stage_changes.markdown([row], [{"config": "digits_pggan", "wall_s": 1.0}])
 
 

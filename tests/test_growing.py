@@ -160,3 +160,46 @@ def test_bad_schedules_are_one_line_errors(overrides, field, tmp_path, capsys):
 def test_resolution_must_be_a_power_of_two():
   with pytest.raises(config_lib.ConfigError, match="power-of-two"):
     growing.Schedule(_config(), 12)
+
+
+
+def _state_with_nonzero_moments(run):
+  fresh = run.fresh_state()
+  ones = lambda tree: jax.tree.map(lambda x: x + 1, tree)  # Adam moments and counts != 0
+  return run.parallel.put_state(fresh.replace(g_opt_state=ones(fresh.g_opt_state),
+                                              d_opt_state=ones(fresh.d_opt_state)))
+
+
+def test_optimizer_reset_on_device_leaves_the_rest_of_the_state(tmp_path):
+  """The compiled reset gives exactly ``tx.init`` of the parameters (here: zero Adam moments and
+  counts) for both optimizers and passes every other leaf through bit for bit."""
+  run = train_lib.Run(_config(num_steps=10), str(tmp_path))
+  state = _state_with_nonzero_moments(run)
+  before = jax.tree.map(np.asarray, state)
+  steps = train_lib.CompiledSteps(run, state, lambda step: None)  # no step compiled here
+  reset = jax.tree.map(np.asarray, steps.reset_optimizers(state))
+  expected = before.replace(g_opt_state=run.g_tx.init(before.g_params),
+                            d_opt_state=run.d_tx.init(before.d_params))
+  assert jax.tree.structure(reset) == jax.tree.structure(expected)
+  for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(reset)):
+    np.testing.assert_array_equal(np.asarray(a), b)
+  assert all(np.all(x == 0) for x in jax.tree.leaves((reset.g_opt_state, reset.d_opt_state)))
+  assert any(np.any(x != 0) for x in jax.tree.leaves(before.d_opt_state))
+
+
+@pytest.mark.e2e
+def test_warm_up_runs_a_stage_step_on_a_copy(tmp_path):
+  """``warm_up`` runs the 8x8 step once (compiling it) on a copy: the state it is given is neither
+  changed nor donated."""
+  run = train_lib.Run(_config(num_steps=10), str(tmp_path))
+  pipeline = train_lib.make_input_pipeline(run)
+  try:
+    state = _state_with_nonzero_moments(run)
+    before = jax.tree.map(np.asarray, state)
+    steps = train_lib.CompiledSteps(run, state, pipeline.abstract_batch)
+    steps.warm_up(state, [1])
+  finally:
+    pipeline.close()
+  assert 1 in steps.compiled and steps.compile_s[1] > 0
+  for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(state)):  # still alive, unchanged
+    np.testing.assert_array_equal(a, np.asarray(b))
