@@ -146,11 +146,6 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
     return _conv2d_output_side(x, kernel, ho, wo, precision)
   if kh == 1 and kw == 1:
     cols = x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :]
-  elif (sh > 1 or sw > 1) and STRIDED_PATCHES == "s2d" and kh % sh == 0 and kw % sw == 0:
-    x, kernel = _space_to_depth_patches(x, kernel, sh, sw, ho, wo)
-    return matmul(x, kernel, precision).reshape(n, ho, wo, cout)
-  elif (sh > 1 or sw > 1) and kh >= sh and kw >= sw and STRIDED_PATCHES != "slices":
-    cols = _strided_patches(x, kh, kw, sh, sw, ho, wo)
   else:
     cols = jnp.concatenate(
         [lax.slice(x, (0, i, j, 0), (n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, cin),
@@ -159,55 +154,6 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
   out = matmul(cols.reshape(n * ho * wo, kh * kw * cin), kernel.reshape(kh * kw * cin, cout),
                precision)
   return out.reshape(n, ho, wo, cout)
-
-
-# How a strided convolution builds its patches: 's2d' (space-to-depth, then a stride-1 im2col with
-# kh/sh x kw/sw taps: :func:`_space_to_depth_patches`), 'phases' (the transpose of a shift-add:
-# :func:`_strided_patches`) or 'slices' (kh*kw strided slices, autodiff's transpose). Same values;
-# a module switch only so that benchmarks can time the forms in one process.
-STRIDED_PATCHES = "s2d"
-
-
-def _space_to_depth_patches(x: jax.Array, kernel: jax.Array, sh: int, sw: int, ho: int, wo: int):
-  """(patches [N*ho*wo, K], kernel [K, Cout]) of a stride-(sh, sw) convolution of the padded ``x``
-  whose kernel sides are multiples of the strides, by space-to-depth.
-
-  Tap ``i = sh*t + p`` reads row ``sh*(m + t) + p``: row ``m + t`` of phase ``p``. With the phases
-  moved to channels, ``xs[n, a, b, p, q, c] = x[n, sh*a + p, sw*b + q, c]``, the convolution is a
-  stride-1 one with ``kh/sh x kw/sw`` taps of ``sh*sw*C`` channels: its patches are ``kh/sh * kw/sw``
-  contiguous slices of ``xs`` (4 at 4x4 stride 2, not 16 strided ones), and the kernel's rows are
-  permuted to match, ``W[sh*t + p, sw*u + q, c] -> W'[t, u, p, q, c]``. The backward's col2im is
-  then a sum of 4 shifted copies in which every term is used, and one transpose back."""
-  n, hp, wp, c = x.shape
-  kh, kw, _, cout = kernel.shape
-  ph, pw = -hp % sh, -wp % sw  # whole phases: pad rows that no tap reads
-  if ph or pw:
-    x = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (0, ph, 0), (0, pw, 0), (0, 0, 0)))
-  a, b = (hp + ph) // sh, (wp + pw) // sw
-  xs = x.reshape(n, a, sh, b, sw, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, a, b, sh * sw * c)
-  th, tw = kh // sh, kw // sw
-  cols = jnp.concatenate([xs[:, t:t + ho, u:u + wo, :] for t in range(th) for u in range(tw)],
-                         axis=-1)
-  k = kernel.reshape(th, sh, tw, sw, c, cout).transpose(0, 2, 1, 3, 4, 5)
-  return cols.reshape(n * ho * wo, th * tw * sh * sw * c), k.reshape(-1, cout)
-
-
-def _strided_patches(x: jax.Array, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int):
-  """The im2col patches ``[N, ho, wo, kh*kw*C]`` of a stride-(sh, sw) convolution of the padded ``x``:
-  ``cols[n, m, l, (i, j), c] = x[n, sh*m + i, sw*l + j, c]``.
-
-  Tap ``i`` reads rows of phase ``i % sh`` shifted by ``i // sh``: the patches are
-  :func:`_shift_add_transpose` of ``x`` (phase-major), whose VJP -- the col2im of the backward pass --
-  is :func:`_shift_add`: each input pixel sums only the ``(kh/sh)*(kw/sw)`` taps that read it. Left to
-  autodiff, the transpose of ``kh*kw`` strided slices is a sum of ``kh*kw`` interior-padded copies in
-  which every pixel visits every tap (4x the reads at 4x4 stride 2). Same values either way."""
-  n, hp, wp, c = x.shape
-  ph, pw = -hp % sh, -wp % sw  # phase-major needs whole phases: pad rows that no tap reads
-  if ph or pw:
-    x = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (0, ph, 0), (0, pw, 0), (0, 0, 0)))
-  plan = ((sh, (hp + ph) // sh, tuple((i % sh, -(i // sh)) for i in range(kh))),
-          (sw, (wp + pw) // sw, tuple((j % sw, -(j // sw)) for j in range(kw))))
-  return _shift_add_transpose(x, plan, (ho, wo)).reshape(n, ho, wo, kh * kw * c)
 
 
 def _conv2d_output_side(x: jax.Array, kernel: jax.Array, ho: int, wo: int, precision) -> jax.Array:

@@ -270,41 +270,6 @@ def _power_iteration(w, u, eps, *, num_iters):
   return sigma, u_new
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def _power_iteration_cols(wt, u, eps, *, num_iters):
-  r""":func:`_power_iteration` of :math:`W` given :math:`W^\top` up to a permutation of its rows.
-
-  The layers call it with ``wt = kernel.reshape(-1, out)``: the kernel in its own layout, whose
-  columns are ``reshape_kernel``'s rows and whose rows are its columns in another order (flax's
-  (kh, kw, in) against PyTorch's (in, kh, kw)). Permuting the columns of :math:`W` permutes
-  :math:`v` and leaves :math:`u` and :math:`\sigma = u^\top W v` unchanged, and ``v`` is never
-  stored, so the results are :func:`_power_iteration`'s up to float rounding. The point is the
-  gradient: :math:`\partial\sigma/\partial W^\top = v u^\top` comes out in the kernel's layout,
-  where through ``reshape_kernel`` XLA transposed it back (a strided [out, rest] -> kernel copy per
-  layer and critic update, recomputed in each of Adam's fusions).
-  """
-  w_const = lax.stop_gradient(wt)
-
-  def step(_, uv):
-    u_i, _ = uv
-    v_i = _normalize(_matvec(w_const, u_i), eps)
-    return _normalize(_matvec(v_i, w_const), eps), v_i
-
-  u0 = lax.stop_gradient(u)
-  u_new, v = lax.fori_loop(0, num_iters, step, (u0, jnp.zeros((wt.shape[0],), wt.dtype)))
-  u_new = lax.stop_gradient(u_new)
-  v = lax.stop_gradient(v)
-  sigma = jnp.dot(v, _matvec(wt, u_new), precision=lax.Precision.HIGHEST)
-  return sigma, u_new
-
-
-def _sigma_from_u_cols(wt: jax.Array, u: jax.Array, eps: float) -> jax.Array:
-  """:func:`_sigma_from_u` given ``wt`` as in :func:`_power_iteration_cols`."""
-  u = lax.stop_gradient(u.astype(wt.dtype))
-  v = lax.stop_gradient(_normalize(_matvec(lax.stop_gradient(wt), u), eps))
-  return jnp.dot(v, _matvec(wt, u), precision=lax.Precision.HIGHEST)
-
-
 def _sigma_from_u(w: jax.Array, u: jax.Array, eps: float) -> jax.Array:
   r"""Evaluation-mode estimate :math:`\sigma = u^\top W v`, :math:`v = W^\top u / \|W^\top u\|`.
 
@@ -574,21 +539,15 @@ class _SpectralNormMixin:
     if update_stats and not init and not self.is_mutable_collection(SPECTRAL_COLLECTION):
       raise ValueError(f"update_stats=True writes 'u' and 'sigma': apply with "
                        f"mutable=['{SPECTRAL_COLLECTION}'] (or use update_stats=False to evaluate).")
-    _check_kind(kind)
-    # W^T with permuted rows, in the kernel's own layout (see _power_iteration_cols): same u and
-    # sigma as power_iteration(reshape_kernel(kernel, kind), u), gradient without a transpose.
-    wt = kernel.reshape(-1, kernel.shape[-1])
+    w = reshape_kernel(kernel, kind)
     u_var = self.variable(
         SPECTRAL_COLLECTION, "u",
-        lambda: _normalize(jax.random.normal(self.make_rng("params"), (wt.shape[1],),
+        lambda: _normalize(jax.random.normal(self.make_rng("params"), (w.shape[0],),
                                              self.param_dtype), self.eps))
     if update_stats:
-      u = u_var.value
-      dtype = jnp.result_type(wt, u)
-      sigma, u_new = _power_iteration_cols(wt.astype(dtype), u.astype(dtype), self.eps,
-                                           num_iters=num_iters)
+      sigma, u_new = power_iteration(w, u_var.value, num_iters, self.eps)
     else:
-      sigma, u_new = _sigma_from_u_cols(wt, u_var.value, self.eps), None
+      sigma, u_new = _sigma_from_u(w, u_var.value, self.eps), None
     sigma_var = self.variable(SPECTRAL_COLLECTION, "sigma",
                               lambda: lax.stop_gradient(sigma).astype(self.param_dtype))
     if update_stats:
