@@ -18,10 +18,9 @@ and priced at the reference rates timed in the same run: a 2048^2 float32 matmul
 jitted ``x * a + b`` over 64 Mi floats (bytes read + written per second, a STREAM-like "scale").
 ``floor`` = FLOPs / matmul rate for matmuls, bytes / bandwidth for the rest: the time each op would
 take at the machine's rate; ``x floor`` = measured / floor says how far an op is from its ceiling.
-A matmul's own shape has its own ceiling (a [32768, 128] x [128, 1024] product cannot reach the
-2048^2 rate), so every distinct ``dot`` is also timed alone, jitted with the same shapes and
-dimension numbers: ``x alone`` = time in the step / time alone (1.0: the step runs that product as
-fast as XLA can run it at all).
+The sum of the floors is the step at both ceilings: no formulation with the same matmul FLOPs and
+memory traffic runs faster on this machine, so ``PyTorch step / floor sum`` bounds the ratio to
+PyTorch such a formulation can reach.
 The pass of each op (forward, backward, the penalty's double backward) and its layer come from the
 op's ``op_name`` metadata (``jvp``/``transpose`` nesting and the flax module path).
 
@@ -31,9 +30,12 @@ small ops), so the two frameworks' shares can be read side by side.
 
   python benchmarks/step_profile.py --arch dcgan32 --loss wgan_gp --steps 2
   python benchmarks/step_profile.py --arch sngan_cnn32 --loss hinge_sn --top 30 --json /tmp/p.json
+  # the ceiling table of README "Speed" (each case's ratio against the ratio at both ceilings)
+  python benchmarks/step_profile.py --cases dcgan32:wgan_gp dcgan32:hinge_sn dcgan32:wgan \
+      sngan_cnn32:wgan_gp --top 0 --markdown /tmp/ceilings.md
 
-Output: tables on stdout; ``--json PATH`` writes every op with its time, category, pass, layer,
-FLOPs, bytes and floor, plus the category totals of both frameworks.
+Output: tables on stdout and a summary table (markdown, ``--markdown PATH``); ``--json PATH`` writes
+every op with its time, category, pass, layer, FLOPs, bytes and floor, and PyTorch's per-op shares.
 """
 
 from __future__ import annotations
@@ -123,35 +125,6 @@ def _dot_flops(instr: dict, instrs: dict) -> float:
   return 2.0 * out * k
 
 
-def _dot_signature(instr: dict, instrs: dict):
-  """(lhs dims, rhs dims, dimension numbers) of a ``dot``: enough to time the same product alone."""
-  if len(instr["operands"]) < 2 or any(o not in instrs for o in instr["operands"][:2]):
-    return None
-  nums = []
-  for key in ("lhs_contracting_dims", "rhs_contracting_dims", "lhs_batch_dims", "rhs_batch_dims"):
-    m = re.search(key + r"=\{([\d,]*)\}", instr["rest"])
-    nums.append(tuple(int(v) for v in filter(None, m.group(1).split(","))) if m else ())
-  return (tuple(_dims(instrs[instr["operands"][0]]["shape"])),
-          tuple(_dims(instrs[instr["operands"][1]]["shape"])), tuple(nums))
-
-
-def dot_alone_s(signature, reps: int = 3) -> float:
-  """Median seconds of the same ``dot`` (shapes, contracting and batch dims, float32) jitted alone,
-  on fresh random operands: the rate this machine's XLA reaches for that product shape."""
-  lhs, rhs, (lc, rc, lb, rb) = signature
-  rng = np.random.default_rng(0)
-  a = jnp.asarray(rng.standard_normal(lhs), jnp.float32)
-  b = jnp.asarray(rng.standard_normal(rhs), jnp.float32)
-  f = jax.jit(lambda x, y: jax.lax.dot_general(x, y, ((lc, rc), (lb, rb))))
-  f(a, b).block_until_ready()
-  times = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
-    f(a, b).block_until_ready()
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
-
-
 def _conv_flops(instr: dict, instrs: dict) -> float:
   out = 1
   for d in _dims(instr["shape"]):
@@ -186,13 +159,9 @@ def classify(name: str, instrs: dict, comps: dict) -> dict:
     body = [instrs[n] for n in comps.get(m.group(1), [])] if m else []
   ops = {b["opcode"] for b in body}
   flops = 0.0
-  dot = None
   if "dot" in ops:
     cat = "matmul"
-    dots = [b for b in body if b["opcode"] == "dot"]
-    flops = sum(_dot_flops(b, instrs) for b in dots)
-    if len(dots) == 1:
-      dot = _dot_signature(dots[0], instrs)
+    flops = sum(_dot_flops(b, instrs) for b in body if b["opcode"] == "dot")
   elif "convolution" in ops:
     cat = "conv"
     flops = sum(_conv_flops(b, instrs) for b in body if b["opcode"] == "convolution")
@@ -205,7 +174,7 @@ def classify(name: str, instrs: dict, comps: dict) -> dict:
   else:
     cat = "eltwise"
   nbytes = 2.0 * out_bytes if cat == "movement" else float(out_bytes + in_bytes)
-  return {"category": cat, "flops": flops, "bytes": nbytes, "op_name": op_name, "dot": dot}
+  return {"category": cat, "flops": flops, "bytes": nbytes, "op_name": op_name}
 
 
 _PASSES = {(): "forward", ("jvp",): "forward", ("transpose", "jvp"): "backward"}
@@ -332,14 +301,6 @@ def profile_jax(case: common.Case, steps: int, matmul_rate: float, bandwidth: fl
     ops.append({"op": name, "s": s, "runs": per_step, **info, "pass": pss, "layer": layer,
                 "floor_s": floor})
   ops.sort(key=lambda o: -o["s"])
-  alone = {}
-  for o in ops:  # after the trace: no profiler running
-    sig = o.pop("dot")
-    if sig is not None:
-      if sig not in alone:
-        alone[sig] = dot_alone_s(sig)
-      o["alone_s"] = alone[sig] * o["runs"]
-      o["dot_shapes"] = [list(sig[0]), list(sig[1])]
   return {"ops": ops, "walls": plain, "profiled_walls": walls, "flops_xla": c.flops,
           "compile_s": c.compile_s}
 
@@ -412,11 +373,7 @@ def _profile_torch_here(case: common.Case, steps: int) -> dict | None:
 def _by(ops, key):
   out = collections.OrderedDict()
   for o in ops:
-    a = out.setdefault(o[key], {"s": 0.0, "flops": 0.0, "bytes": 0.0, "floor_s": 0.0, "n": 0,
-                                "alone_s": 0.0, "s_with_alone": 0.0})
-    if "alone_s" in o:
-      a["alone_s"] += o["alone_s"]
-      a["s_with_alone"] += o["s"]
+    a = out.setdefault(o[key], {"s": 0.0, "flops": 0.0, "bytes": 0.0, "floor_s": 0.0, "n": 0})
     a["s"] += o["s"]
     a["flops"] += o.get("flops", 0.0)
     a["bytes"] += o.get("bytes", 0.0)
@@ -428,21 +385,102 @@ def _by(ops, key):
 def _table(title, groups, total):
   print(f"\n{title}")
   print(f"{'':28s} {'ms/step':>9s} {'share':>6s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'GB':>6s} "
-        f"{'GB/s':>6s} {'floor ms':>8s} {'x floor':>7s} {'x alone':>7s}")
+        f"{'GB/s':>6s} {'floor ms':>8s} {'x floor':>7s}")
   for k, a in groups.items():
     rate = a["flops"] / a["s"] / 1e9 if a["flops"] and a["s"] else float("nan")
     bw = a["bytes"] / a["s"] / 1e9 if a["bytes"] and a["s"] else float("nan")
     xf = a["s"] / a["floor_s"] if a["floor_s"] else float("nan")
-    xa = a["s_with_alone"] / a["alone_s"] if a["alone_s"] else float("nan")
     print(f"{k[:28]:28s} {a['s'] * 1e3:9.1f} {a['s'] / total:6.1%} {a['flops'] / 1e9:7.2f} "
-          f"{rate:8.1f} {a['bytes'] / 1e9:6.2f} {bw:6.1f} {a['floor_s'] * 1e3:8.1f} {xf:7.1f} "
-          f"{xa:7.2f}")
+          f"{rate:8.1f} {a['bytes'] / 1e9:6.2f} {bw:6.1f} {a['floor_s'] * 1e3:8.1f} {xf:7.1f}")
+
+
+TARGETS = {"mlp": 1.8, "dcgan32:wgan_gp": 1.3}  # issue 19: the rest of the conv rows 1.2x
+
+
+def _target(arch: str, loss: str) -> float:
+  return TARGETS.get(f"{arch}:{loss}", TARGETS.get(arch, 1.2))
+
+
+def profile_case(case: common.Case, steps: int, top: int, torch: bool) -> dict:
+  """Profiles one case (JAX, then PyTorch in a child process) and prints its tables."""
+  mm = common.matmul_flops_per_s()
+  bw = bandwidth_bytes_per_s()
+  print(f"\n[profile] {case.name}: matmul {mm / 1e9:.1f} GFLOP/s, memory {bw / 1e9:.1f} GB/s "
+        f"(load {os.getloadavg()[0]:.2f})", flush=True)
+  jx = profile_jax(case, steps, mm, bw)
+  wall = statistics.median(jx["walls"])
+  total = sum(o["s"] for o in jx["ops"])
+  mm_flops = sum(o["flops"] for o in jx["ops"])
+  floor_sum = sum(o["floor_s"] for o in jx["ops"])
+  mm_s = sum(o["s"] for o in jx["ops"] if o["category"] == "matmul")
+  print(f"[profile] JAX: step {wall:.3f} s wall ({statistics.median(jx['profiled_walls']):.3f} s "
+        f"profiled), ops {total:.3f} s ({total / wall:.0%} of wall), {len(jx['ops'])} ops")
+  print(f"[profile] executed matmul FLOPs {mm_flops / 1e9:.1f} GFLOP per step (XLA's "
+        f"cost_analysis: {jx['flops_xla'] / 1e9:.1f}; it counts a loop body once); at the matmul "
+        f"rate {mm_flops / mm:.3f} s = {mm_flops / mm / wall:.0%} of the step")
+  print(f"[profile] at both ceilings (matmuls at the matmul rate, the rest at the memory bandwidth) "
+        f"the step would take {floor_sum:.3f} s = {floor_sum / wall:.0%} of its time")
+  _table("JAX by category", _by(jx["ops"], "category"), total)
+  _table("JAX by pass", _by(jx["ops"], "pass"), total)
+  _table("JAX by layer", dict(list(_by(jx["ops"], "layer").items())[:top]), total)
+  print(f"\nJAX top {top} ops")
+  for o in jx["ops"][:top]:
+    rate = (f"{o['flops'] / o['s'] / 1e9:6.1f} GFLOP/s" if o["flops"]
+            else f"{o['bytes'] / o['s'] / 1e9:6.1f} GB/s   ")
+    print(f"  {o['s'] * 1e3:8.1f} ms {o['category']:8s} {rate} x{o['s'] / o['floor_s']:5.1f} "
+          f"{o['pass']:18s} {o['layer'][:26]:26s} {o['op']}")
+  doc = {"case": case.name, "arch": case.arch, "loss": case.loss,
+         "matmul_flops_per_s": mm, "bandwidth_bytes_per_s": bw, "load": os.getloadavg()[0],
+         "summary": {"jax_s": wall, "matmul_gflop": mm_flops / 1e9, "matmul_s": mm_s,
+                     "matmul_rate_of_reference": mm_flops / mm_s / mm if mm_s else None,
+                     "floor_s": floor_sum, "matmul_floor_s": mm_flops / mm,
+                     "target": _target(case.arch, case.loss)},
+         "jax": jx}
+  th = profile_torch(case, steps) if torch else None
+  if th is not None:
+    tw = statistics.median(th["walls"])
+    tt = sum(o["s"] for o in th["ops"])
+    pw = statistics.median(th["profiled_walls"])
+    print(f"\n[profile] PyTorch: step {tw:.3f} s wall ({pw:.3f} s under its profiler: shares, "
+          f"not times), PyTorch/JAX {tw / wall:.2f}; at both ceilings JAX's step could reach "
+          f"{tw / floor_sum:.2f}x")
+    groups = _by(th["ops"], "category")
+    print(f"{'':28s} {'share':>6s} {'~ms/step':>9s}")
+    for k, a in groups.items():
+      print(f"{k[:28]:28s} {a['s'] / tt:6.1%} {a['s'] / tt * tw * 1e3:9.1f}")
+    print(f"\nPyTorch top {top} ops")
+    for o in th["ops"][:top]:
+      print(f"  {o['s'] / tt:6.1%} {o['category']:14s} x{o['calls']:<4d} {o['op']}")
+    doc["torch"] = th
+    doc["summary"].update(torch_s=tw, ratio=tw / wall, ratio_at_ceilings=tw / floor_sum)
+  return doc
+
+
+def summary_table(docs: list[dict]) -> str:
+  """Markdown: per case the measured ratio, where the time goes and the ratio at the ceilings."""
+  lines = ["| step | JAX s | PyTorch s | PyTorch / JAX | matmul share (rate vs 2048² matmul) | "
+           "JAX at both ceilings s | best PyTorch / JAX at the ceilings | target |",
+           "|---|---|---|---|---|---|---|---|"]
+  for d in docs:
+    s = d["summary"]
+    ratio = f"{s['ratio']:.2f}x" if "ratio" in s else "-"
+    best = s.get("ratio_at_ceilings")
+    verdict = ("-" if best is None else
+               f"{best:.2f}x ({'below' if best < s['target'] else 'reaches'} the target)")
+    rate = s["matmul_rate_of_reference"]
+    lines.append(
+        f"| {d['case']} | {s['jax_s']:.3f} | {s.get('torch_s', float('nan')):.3f} | {ratio} | "
+        f"{s['matmul_s'] / s['jax_s']:.0%} ({rate:.2f}) | {s['floor_s']:.3f} | {verdict} | "
+        f">= {s['target']}x |")
+  return "\n".join(lines)
 
 
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--arch", default="dcgan32", choices=sorted(common.ARCHS))
   p.add_argument("--loss", default="wgan_gp", choices=sorted(common.LOSSES))
+  p.add_argument("--cases", nargs="+", default=None, metavar="ARCH:LOSS",
+                 help="profile several cases one after another and print a summary table")
   p.add_argument("--batch-size", type=int, default=None)
   p.add_argument("--loop", default="scan", choices=("scan", "unroll"))
   p.add_argument("--conv-impl", default="im2col", choices=("xla", "im2col"))
@@ -450,57 +488,31 @@ def main(argv=None):
   p.add_argument("--top", type=int, default=25)
   p.add_argument("--no-torch", action="store_true")
   p.add_argument("--json", default=None)
+  p.add_argument("--markdown", default=None, help="write the summary table here")
   p.add_argument("--torch-child", default=None, help=argparse.SUPPRESS)
   args = p.parse_args(argv)
-  batch = args.batch_size or (256 if args.arch in ("mlp", "tiny_mlp") else 64)
-  case = common.Case(args.arch, args.loss, batch, args.loop, args.conv_impl)
+  pairs = [(args.arch, args.loss)]
+  if args.cases:
+    pairs = []
+    for c in args.cases:
+      arch, _, loss = c.partition(":")
+      if arch not in common.ARCHS or loss not in common.LOSSES:
+        p.error(f"--cases: {c!r} is not ARCH:LOSS with ARCH in {sorted(common.ARCHS)} and LOSS in "
+                f"{sorted(common.LOSSES)}")
+      pairs.append((arch, loss))
+  cases = [common.Case(a, l, args.batch_size or (256 if a in ("mlp", "tiny_mlp") else 64),
+                       args.loop, args.conv_impl) for a, l in pairs]
   if args.torch_child:
-    common.write_json(args.torch_child, _profile_torch_here(case, args.steps))
+    common.write_json(args.torch_child, _profile_torch_here(cases[0], args.steps))
     return
-  mm = common.matmul_flops_per_s()
-  bw = bandwidth_bytes_per_s()
-  print(f"[profile] {case.name}: matmul {mm / 1e9:.1f} GFLOP/s, memory {bw / 1e9:.1f} GB/s "
-        f"(load {os.getloadavg()[0]:.2f})", flush=True)
-  jx = profile_jax(case, args.steps, mm, bw)
-  wall = statistics.median(jx["walls"])
-  total = sum(o["s"] for o in jx["ops"])
-  mm_flops = sum(o["flops"] for o in jx["ops"])
-  print(f"[profile] JAX: step {wall:.3f} s wall ({statistics.median(jx['profiled_walls']):.3f} s "
-        f"profiled), ops {total:.3f} s ({total / wall:.0%} of wall), {len(jx['ops'])} ops")
-  print(f"[profile] executed matmul FLOPs {mm_flops / 1e9:.1f} GFLOP per step (XLA's "
-        f"cost_analysis: {jx['flops_xla'] / 1e9:.1f}; it counts a loop body once); at the matmul "
-        f"rate {mm_flops / mm:.3f} s = {mm_flops / mm / wall:.0%} of the step")
-  _table("JAX by category", _by(jx["ops"], "category"), total)
-  _table("JAX by pass", _by(jx["ops"], "pass"), total)
-  _table("JAX by layer", dict(list(_by(jx["ops"], "layer").items())[:args.top]), total)
-  print(f"\nJAX top {args.top} ops")
-  for o in jx["ops"][:args.top]:
-    rate = (f"{o['flops'] / o['s'] / 1e9:6.1f} GFLOP/s" if o["flops"]
-            else f"{o['bytes'] / o['s'] / 1e9:6.1f} GB/s   ")
-    alone = f"{o['s'] / o['alone_s']:5.2f}" if o.get("alone_s") else "    -"
-    print(f"  {o['s'] * 1e3:8.1f} ms {o['category']:8s} {rate} x{o['s'] / o['floor_s']:5.1f} "
-          f"alone x{alone} {o['pass']:18s} {o['layer'][:26]:26s} {o['op']} "
-          f"{'x'.join(map(str, o['dot_shapes'][0])) + ' . ' + 'x'.join(map(str, o['dot_shapes'][1])) if o.get('dot_shapes') else ''}")
-  doc = {"case": case.name, "matmul_flops_per_s": mm, "bandwidth_bytes_per_s": bw,
-         "load": os.getloadavg()[0], "jax": jx}
-  if not args.no_torch:
-    th = profile_torch(case, args.steps)
-    if th is not None:
-      tw = statistics.median(th["walls"])
-      tt = sum(o["s"] for o in th["ops"])
-      pw = statistics.median(th["profiled_walls"])
-      print(f"\n[profile] PyTorch: step {tw:.3f} s wall ({pw:.3f} s under its profiler: shares, "
-            f"not times), PyTorch/JAX {tw / wall:.2f}")
-      groups = _by(th["ops"], "category")
-      print(f"{'':28s} {'share':>6s} {'~ms/step':>9s}")
-      for k, a in groups.items():
-        print(f"{k[:28]:28s} {a['s'] / tt:6.1%} {a['s'] / tt * tw * 1e3:9.1f}")
-      print(f"\nPyTorch top {args.top} ops")
-      for o in th["ops"][:args.top]:
-        print(f"  {o['s'] / tt:6.1%} {o['category']:14s} x{o['calls']:<4d} {o['op']}")
-      doc["torch"] = th
+  docs = [profile_case(c, args.steps, args.top, not args.no_torch) for c in cases]
+  table = summary_table(docs)
+  print("\n" + table)
+  if args.markdown:
+    with open(args.markdown, "w") as f:
+      f.write(table + "\n")
   if args.json:
-    common.write_json(args.json, doc)
+    common.write_json(args.json, {"cases": docs} if len(docs) > 1 else docs[0])
 
 
 if __name__ == "__main__":
