@@ -46,9 +46,12 @@ def test_step_throughput_quick_records(tmp_path):
     assert all(c["ok"] for c in doc["checks"])
 
 
-@pytest.mark.parametrize("arch,loss", [("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan"),
-                                       ("tiny_resnet", "wgan_gp"), ("tiny_resnet", "hinge_sn"),
-                                       ("tiny_sngan_cnn", "hinge_sn")])
+@pytest.mark.parametrize("arch,loss", [
+    ("tiny_mlp", "hinge_sn"), ("tiny_dcgan", "wgan"), ("tiny_resnet", "wgan_gp"),
+    # The ResNet with SN + hinge: its parts are covered by the ResNet and SN + hinge cases; slow
+    # (~25 s) to keep the default suite under 6 minutes.
+    pytest.param("tiny_resnet", "hinge_sn", marks=pytest.mark.slow),
+    ("tiny_sngan_cnn", "hinge_sn")])
 def test_torch_and_jax_first_step_losses_agree(arch, loss):
   """Spectral norm, clipping, the ResNets and SNGAN's CNN (the smoke run above checks the DCGAN's
   penalty), in the step form training uses on CPU: the scanned critic loop and im2col convolutions
