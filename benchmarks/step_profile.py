@@ -327,17 +327,11 @@ def _profile_torch_here(case: common.Case, steps: int) -> dict | None:
     import torch_reference  # pylint: disable=import-outside-toplevel
   except ImportError:
     return None
-  torch.set_num_threads(2)
   _, _, _, _, _, st, jreals = common.setup(case)
   ref = torch_reference.TorchStep(case, st)
   reals = torch_reference.to_torch_images(np.asarray(jreals))
-  for _ in range(2):  # warm-up (oneDNN builds its primitives on first use)
-    ref.step(reals)
-  plain = []
-  for _ in range(steps):
-    t0 = time.perf_counter()
-    ref.step(reals)
-    plain.append(time.perf_counter() - t0)
+  # Plain timing first (2 warm-up steps: oneDNN builds its primitives on first use).
+  plain = torch_reference.time_torch(case, steps, warmup=2, step_obj=ref, reals=reals)
   walls = []
   # No with_flops/record_shapes: they multiply the profiler's per-op overhead (a 3.7 s step ran
   # 14 s with them, 7 s without). Even so the profiler inflates small ops: read shares, not times.
