@@ -332,6 +332,10 @@ class CompiledSteps:
                    if p.stage > self._stage(step) and p.start < self.run.config.num_steps
                    and p.stage not in self.compiled and p.stage not in self.pending})
 
+  def _stage_start(self, stage: int) -> int:
+    """The first step of ``stage`` (its fade-in, or its stable phase for stage 0)."""
+    return next(p.start for p in self.run.schedule.phases if p.stage == stage)
+
   def compile_ahead(self, step: int, *, background: bool) -> list[int]:
     """Compiles the step of each of :meth:`later_stages`: now, or (``background``) in order in a
     background thread; returns those stages. The optimizer reset (:meth:`reset_optimizers`) of the
@@ -345,7 +349,7 @@ class CompiledSteps:
     if background and stages and self.pool is None:
       self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxgan-compile")
     for stage in stages:
-      start = next(p.start for p in self.run.schedule.phases if p.stage == stage)
+      start = self._stage_start(stage)
       if background:
         self.pending[stage] = self.pool.submit(self._compile, stage, start)
       else:
@@ -386,7 +390,7 @@ class CompiledSteps:
     here, before training, that cost is paid at the start instead of at the stage change. Price: one
     step of each later stage at the start, and a second copy of the state while it runs."""
     for stage in stages:
-      start = next(p.start for p in self.run.schedule.phases if p.stage == stage)
+      start = self._stage_start(stage)
       spec = self.abstract_batch(start)
       batch = jax.jit(lambda: jnp.zeros(spec.shape, spec.dtype), out_shardings=spec.sharding)()
       copy = jax.tree.map(lambda x: jax.device_put(x, x.sharding, may_alias=False), state)
