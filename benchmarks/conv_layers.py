@@ -4,10 +4,16 @@ fused real/fake pass), against PyTorch eager's ``conv_transpose2d`` / ``conv2d``
 
 Forms: transposed convolutions ``xla`` (``lax.conv_transpose``), ``phases`` (one im2col convolution
 per sub-pixel phase), ``matmul`` (one matmul + shift-add, ``ops.conv_transpose2d``'s default for a
-narrowing layer); convolutions ``xla`` (``lax.conv_general_dilated``) and ``im2col``
-(``ops.conv2d``). Blocks of every form alternate ``--rounds`` times; reported: the min and median
+narrowing layer); convolutions ``xla`` (``lax.conv_general_dilated``), ``im2col`` (``ops.conv2d``'s own choice) and
+its forms ``patches``, ``output``, ``direct`` (``ops.conv2d(form=...)``). ``--layers r``: the ResNets'
+3x3 128->128 layers. Blocks of every form alternate ``--rounds`` times; reported: the min and median
 wall time and, as a load-robust measure of work on a shared machine, the median CPU time of the
 process (JAX only: PyTorch's OpenMP threads spin, so its CPU time overstates its work).
+
+Caveat: each call here returns a fresh output buffer; glibc serves buffers over 32 MiB with a new
+mmap, whose first touch page-faults (building 302 MB of patches: 184 ms, 41 ms with
+``MALLOC_MMAP_MAX_=0``). A train step does not pay that per layer, so this benchmark overstates
+the forms with large buffers; choose forms by whole steps (``step_throughput.py``).
 
   python benchmarks/conv_layers.py                      # ~3 min on 2 idle cores
   python benchmarks/conv_layers.py --layers g --forms phases matmul --rounds 5
@@ -30,6 +36,8 @@ DN = ("NHWC", "HWIO", "NHWC")
 G_LAYERS = ((4, 512, 256), (8, 256, 128), (16, 128, 64))  # (side, Cin, Cout): 4x4, stride 2
 D_LAYERS = ((32, 3, 64, 3, 1), (32, 64, 128, 4, 2), (16, 128, 256, 4, 2), (8, 256, 512, 4, 2),
             (32, 64, 3, 3, 1))  # (side, Cin, Cout, k, stride); the last is G's output layer
+# The ResNets' 3x3 stride-1 convolutions (128 channels; critic batch 2B: the fused real/fake pass).
+R_LAYERS = ((32, 128, 128, 3, 1), (16, 128, 128, 3, 1), (8, 128, 128, 3, 1))
 
 
 def _timed(f):
@@ -41,8 +49,10 @@ def _timed(f):
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   p.add_argument("--batch", type=int, default=64)
-  p.add_argument("--layers", default="gd", help="g: generator, d: critic, gd: both")
-  p.add_argument("--forms", nargs="+", default=["xla", "phases", "matmul", "im2col"])
+  p.add_argument("--layers", default="gd",
+                 help="g: generator, d: critic, r: the ResNets' 3x3 layers; any combination")
+  p.add_argument("--forms", nargs="+", default=["xla", "phases", "matmul", "im2col"],
+                 help="xla phases matmul (transposed); xla im2col patches output direct (conv)")
   p.add_argument("--rounds", type=int, default=3)
   p.add_argument("--no-torch", dest="torch", action="store_false", default=True)
   args = p.parse_args(argv)
@@ -89,8 +99,9 @@ def main(argv=None):
       if torch is not None and args.torch:
         add_torch(label, lambda tx, tw: F.conv_transpose2d(tx, tw.permute(2, 3, 0, 1), stride=2,
                                                            padding=1), x, w, flops)
-  if "d" in args.layers:
-    for h, cin, cout, k, s in D_LAYERS:
+  conv_layers = (D_LAYERS if "d" in args.layers else ()) + (R_LAYERS if "r" in args.layers else ())
+  if conv_layers:
+    for h, cin, cout, k, s in conv_layers:
       bb = 2 * b if cout != 3 else b
       x = jnp.asarray(rng.standard_normal((bb, h, h, cin)), jnp.float32)
       w = jnp.asarray(rng.standard_normal((k, k, cin, cout)) * 0.05, jnp.float32)
@@ -102,6 +113,9 @@ def main(argv=None):
               x, w, (s, s), "SAME", dimension_numbers=DN), x, w, flops)
         elif form == "im2col":
           add_jax(label, form, lambda x, w, s=s: ops.conv2d(x, w, (s, s), "SAME"), x, w, flops)
+        elif form in ("patches", "output", "direct") and (s == 1 or form == "patches"):
+          add_jax(label, form, lambda x, w, s=s, f=form: ops.conv2d(x, w, (s, s), "SAME", form=f),
+                  x, w, flops)
       if torch is not None and args.torch:
         add_torch(label, lambda tx, tw, s=s: F.conv2d(tx, tw.permute(3, 2, 0, 1), stride=s,
                                                       padding=1), x, w, flops)

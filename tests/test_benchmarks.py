@@ -130,15 +130,52 @@ def test_step_profile_counts_each_op_and_prices_it():
       "jit(train_step)/transpose(jvp(DCGANGenerator))/up2/dot_general")[0] == "backward"
 
 
+# Trimmed from the optimized HLO of the WGAN-GP ResNet step: XLA CPU's YNNPACK fusion of the critic's
+# conv2 (XLA's convolution), its average pooling and the shortcut's 1x1 dot in one kernel.
+_CONV_AND_DOT_FUSION = """\
+%fused_computation.26 (param_2.12: f32[128,32,32,128], param_3.9: f32[3,3,128,128], param_6.6: f32[32768,3], param_7.3: f32[3,128]) -> f32[128,32,32,128] {
+  %param_2.12 = f32[128,32,32,128]{3,2,1,0} parameter(0)
+  %param_3.9 = f32[3,3,128,128]{3,2,1,0} parameter(1)
+  %conv_general_dilated.183 = f32[128,32,32,128]{3,2,1,0} convolution(%param_2.12, %param_3.9), window={size=3x3 pad=1_1x1_1}, dim_labels=b01f_01io->b01f
+  %param_6.6 = f32[32768,3]{1,0} parameter(2)
+  %param_7.3 = f32[3,128]{1,0} parameter(3)
+  %dot_general.150 = f32[32768,128]{1,0} dot(%param_6.6, %param_7.3), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  ROOT %bitcast.500 = f32[128,32,32,128]{3,2,1,0} bitcast(%conv_general_dilated.183)
+}
+
+ENTRY %main (p0: f32[128,32,32,128], p1: f32[3,3,128,128], p2: f32[32768,3], p3: f32[3,128]) -> f32[128,32,32,128] {
+  %p0 = f32[128,32,32,128]{3,2,1,0} parameter(0)
+  %p1 = f32[3,3,128,128]{3,2,1,0} parameter(1)
+  %p2 = f32[32768,3]{1,0} parameter(2)
+  %p3 = f32[3,128]{1,0} parameter(3)
+  ROOT %ynn_fusion.26 = f32[128,32,32,128]{3,2,1,0} fusion(%p0, %p1, %p2, %p3), kind=kCustom, calls=%fused_computation.26, metadata={op_name="jit(train_step)/jvp(ResNetCritic)/block1/reduce_sum"}
+}
+"""
+
+
+def test_step_profile_counts_a_convolution_fused_with_a_dot():
+  """A fusion holding XLA's convolution and a dot is priced with both products' FLOPs (it was
+  priced with the 1x1 dot's alone: a 0.1 GFLOP/s 'matmul' that hid a 3x3 convolution)."""
+  import step_profile  # pylint: disable=import-outside-toplevel,import-error
+  instrs, comps = step_profile.parse_hlo(_CONV_AND_DOT_FUSION)
+  info = step_profile.classify("ynn_fusion.26", instrs, comps)
+  conv = 2.0 * (128 * 32 * 32 * 128) * (3 * 3 * 128)  # per output: kh * kw * Cin multiply-adds
+  dot = 2.0 * 32768 * 128 * 3
+  assert info["category"] == "matmul" and info["flops"] == conv + dot, info
+  assert step_profile.pass_and_layer(info["op_name"]) == ("forward", "ResNetCritic/block1")
+
+
 def test_step_profile_summary_states_the_ratio_at_the_ceilings():
   """The summary row compares the best ratio reachable at both ceilings with the issue's target."""
   import step_profile  # pylint: disable=import-outside-toplevel,import-error
   doc = {"case": "dcgan32/wgan_gp", "summary": {
       "jax_s": 3.0, "torch_s": 3.3, "ratio": 1.1, "ratio_at_ceilings": 3.3 / 2.75, "floor_s": 2.75,
-      "matmul_s": 2.1, "matmul_rate_of_reference": 0.95,
+      "matmul_s": 2.1, "matmul_rate_of_reference": 0.95, "matmul_gflop": 786.4,
+      "torch_gflop": 771.0, "ratio_at_matmul_rate": 1.62,
       "target": step_profile._target("dcgan32", "wgan_gp")}}  # pylint: disable=protected-access
   row = step_profile.summary_table([doc]).splitlines()[-1]
   assert "| 1.10x |" in row and "70% (0.95)" in row and "1.20x (below the target)" in row
+  assert "| 786 / 771 |" in row and "| 1.62x |" in row  # FLOPs of both; the matmul-only bound
   assert ">= 1.3x" in row and step_profile._target("sngan_cnn32", "hinge_sn") == 1.2  # pylint: disable=protected-access
   with pytest.raises(SystemExit):
     step_profile.main(["--cases", "dcgan32-wgan_gp"])

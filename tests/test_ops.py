@@ -84,6 +84,56 @@ def test_strided_patches_and_col2im_match_lax_to_second_order(h, w, k, s, pad):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("h,w,cin,cout,kh,kw,pad", [
+    (7, 9, 4, 4, 3, 3, "SAME"),             # the ResNets' / PGGAN's layers: 'auto' is 'direct'
+    (6, 5, 3, 3, 3, 2, ((2, 0), (1, 1))),   # kh != kw, asymmetric padding at the bounds
+    (8, 7, 2, 2, 5, 5, "VALID"),
+])
+def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
+  """Every stride-1 form of conv2d ('patches', 'output', 'direct' -- the hand-written VJP with
+  XLA's convolution for the input gradient and column/row taps for the weight gradient) against
+  lax in float64: values, gradients and the gradient of a gradient norm (the penalty's double
+  backward) in x and in the kernel. Differences are float64 rounding of sums of <= 100 O(1)
+  terms (~1e-13); 1e-9 leaves room for reassociation, not for a wrong or missing tap (O(1))."""
+  pads = ops._pairs(pad, (h, w), (kh, kw), (1, 1))
+  assert ops._conv2d_form((kh, kw, cin, cout), (1, 1), pads) == "direct"  # what 'auto' tests
+  assert ops._conv2d_form((kh, kw, cin, cout + 1), (1, 1), pads) == "patches"  # widening
+  assert ops._conv2d_form((kh, kw, cin, cout - 1), (1, 1), pads) == "output"  # narrowing
+  with jax.enable_x64(True):
+    seed = 31 * h + 7 * kh + kw
+    x = jax.random.normal(jax.random.PRNGKey(seed), (2, h, w, cin), jnp.float64)
+    ker = jax.random.normal(jax.random.PRNGKey(seed + 1), (kh, kw, cin, cout), jnp.float64)
+    lax_conv = lambda a, b: lax.conv_general_dilated(a, b, (1, 1), pad, dimension_numbers=DN)
+    c = jax.random.normal(jax.random.PRNGKey(seed + 2), lax_conv(x, ker).shape, jnp.float64)
+
+    def grads(conv):
+      loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b)) * c)
+      g = jax.grad(loss, (0, 1))
+      gg = jax.grad(lambda a, b: sum(jnp.sum(t ** 2) for t in g(a, b)), (0, 1))
+      return (conv(x, ker), *g(x, ker), *gg(x, ker))
+
+    want = grads(lax_conv)
+    for form in ("patches", "output", "direct", "auto"):
+      got = grads(lambda a, b, f=form: ops.conv2d(a, b, (1, 1), pad, form=f))
+      for name, a, b in zip(("value", "dx", "dW", "ddx", "ddW"), got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=f"{form} {name}")
+    # and jitted, inside a scan (how the train step runs the critic loop)
+    body = lambda carry, _: (carry, jax.grad(lambda b: jnp.sum(jnp.sin(
+        ops.conv2d(x, b, (1, 1), pad, form="direct")) * c))(ker))
+    _, scanned = jax.jit(lambda k: lax.scan(body, 0.0, None, length=2))(ker)
+    np.testing.assert_allclose(scanned[1], want[2], rtol=1e-9, atol=1e-9)
+
+
+def test_conv2d_forms_reject_what_they_cannot_compute():
+  x, k = jnp.zeros((1, 6, 6, 2)), jnp.zeros((3, 3, 2, 2))
+  with pytest.raises(ValueError, match="form must be"):
+    ops.conv2d(x, k, form="rows")
+  with pytest.raises(ValueError, match="needs strides"):
+    ops.conv2d(x, k, (2, 2), form="direct")
+  with pytest.raises(ValueError, match="padding within"):
+    ops.conv2d(x, k, (1, 1), ((3, 0), (1, 1)), form="direct")
+
+
 def test_matmul_custom_vjp_equals_dot_to_third_order():
   """ops.matmul's custom VJP (weight gradient as (g^T a)^T behind an optimization barrier) against
   the plain product, float64: value, gradients, the gradient of a gradient norm (the penalty's
