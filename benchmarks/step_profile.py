@@ -361,12 +361,31 @@ def _profile_torch_here(case: common.Case, steps: int) -> dict | None:
     ops.append({"op": key, "s": e.self_cpu_time_total / 1e6 / steps, "category": cat,
                 "calls": e.count // steps})
   ops.sort(key=lambda o: -o["s"])
-  # The multiplications PyTorch does per step (torch.utils.flop_counter: 2 per multiply-add of
-  # every convolution, its backward and every matmul), counted on one more step, after the timing.
-  from torch.utils.flop_counter import FlopCounterMode  # pylint: disable=import-outside-toplevel
-  with FlopCounterMode(display=False) as counter:
+  return {"ops": ops, "walls": plain, "profiled_walls": walls, "flops": _torch_flops(ref, reals)}
+
+
+def _torch_flops(ref, reals) -> float:
+  """The multiplications PyTorch does in one more step, after the timing: torch.utils.flop_counter's
+  formulas (2 per multiply-add of every convolution, its backward and every matmul) applied to
+  every dispatched op. Not FlopCounterMode itself: its module hooks fail inside the penalty's
+  ``autograd.grad`` ("A leaf node was passed to _will_engine_execute_node")."""
+  from torch.utils._python_dispatch import TorchDispatchMode  # pylint: disable=import-outside-toplevel
+  from torch.utils.flop_counter import flop_registry  # pylint: disable=import-outside-toplevel
+
+  class Count(TorchDispatchMode):
+    total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+      kwargs = kwargs or {}
+      out = func(*args, **kwargs)
+      formula = flop_registry.get(func._overloadpacket)  # pylint: disable=protected-access
+      if formula is not None:
+        self.total += formula(*args, **kwargs, out_val=out)
+      return out
+
+  with Count() as counter:
     ref.step(reals)
-  return {"ops": ops, "walls": plain, "profiled_walls": walls, "flops": counter.get_total_flops()}
+  return float(counter.total)
 
 
 def _by(ops, key):

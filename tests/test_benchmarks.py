@@ -165,6 +165,31 @@ def test_step_profile_counts_a_convolution_fused_with_a_dot():
   assert step_profile.pass_and_layer(info["op_name"]) == ("forward", "ResNetCritic/block1")
 
 
+def test_step_profile_counts_pytorch_flops_also_through_the_penalty():
+  """step_profile's PyTorch FLOP count: torch.utils.flop_counter's formulas per dispatched op. It
+  equals FlopCounterMode where that works (no penalty) and also counts the penalty's double
+  backward, where FlopCounterMode's module hooks raise."""
+  pytest.importorskip("torch")
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from torch.utils.flop_counter import FlopCounterMode  # pylint: disable=import-outside-toplevel
+  import common  # pylint: disable=import-outside-toplevel,import-error
+  import step_profile  # pylint: disable=import-outside-toplevel,import-error
+  import torch_reference  # pylint: disable=import-outside-toplevel,import-error
+  counts = {}
+  for loss in ("wgan", "wgan_gp"):
+    case = common.Case("tiny_mlp", loss, 16, "scan", "im2col")
+    _, _, _, _, _, st, reals = common.setup(case)
+    ref = torch_reference.TorchStep(case, st)
+    reals = torch_reference.to_torch_images(np.asarray(reals))
+    counts[loss] = step_profile._torch_flops(ref, reals)  # pylint: disable=protected-access
+    if loss == "wgan":
+      with FlopCounterMode(display=False) as fc:
+        ref.step(reals)
+      assert counts[loss] == fc.get_total_flops() > 0
+  # the penalty adds the critic's forward, input gradient and double backward on the interpolates
+  assert counts["wgan_gp"] > 1.5 * counts["wgan"]
+
+
 def test_step_profile_summary_states_the_ratio_at_the_ceilings():
   """The summary row compares the best ratio reachable at both ceilings with the issue's target."""
   import step_profile  # pylint: disable=import-outside-toplevel,import-error
