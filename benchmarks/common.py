@@ -19,6 +19,7 @@ import numpy as np
 
 from jaxgan import config as config_lib
 from jaxgan import models
+from jaxgan import ops
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan import writers
@@ -153,7 +154,7 @@ def compile_case(case: Case, devices: int = 1, seed: int = 0) -> Compiled:
   t0 = time.perf_counter()
   lowered = jitted.lower(st, reals)
   t1 = time.perf_counter()
-  compiled = lowered.compile()
+  compiled = lowered.compile(compiler_options=ops.compiler_options())
   t2 = time.perf_counter()
   return Compiled(compiled, t1 - t0, t2 - t1, _flops(compiled), _memory(compiled), st, reals)
 

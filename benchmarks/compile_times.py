@@ -34,6 +34,7 @@ from jaxgan import config as config_lib  # pylint: disable=wrong-import-position
 from jaxgan import data as data_lib  # pylint: disable=wrong-import-position
 from jaxgan import growing  # pylint: disable=wrong-import-position
 from jaxgan import models  # pylint: disable=wrong-import-position
+from jaxgan import ops  # pylint: disable=wrong-import-position
 from jaxgan import state as state_lib  # pylint: disable=wrong-import-position
 from jaxgan import step as step_lib  # pylint: disable=wrong-import-position
 from jaxgan.models import layers  # pylint: disable=wrong-import-position
@@ -86,7 +87,7 @@ def measure(name: str, conv_impl: str | None = None, critic_loop: str | None = N
     t1 = time.perf_counter()
     hlo_ops = sum(1 for line in lowered.as_text().splitlines()
                   if "=" in line and "stablehlo." in line)
-    compiled = lowered.compile()
+    compiled = lowered.compile(compiler_options=ops.compiler_options())
     t2 = time.perf_counter()
     try:
       cost = compiled.cost_analysis()

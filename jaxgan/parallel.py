@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxgan import ops
 from jaxgan.config import ConfigError
 
 AXIS = "batch"
@@ -178,8 +179,8 @@ class DataParallel:
       # Traced inside the mesh: the step splits its per-example tensors over the 'batch' axis
       # (jaxgan.step.shard_batch).
       with jax.set_mesh(self.mesh):
-        return fn.lower(state, batch, *scalars).compile()
+        return fn.lower(state, batch, *scalars).compile(compiler_options=ops.compiler_options())
     fn = jax.pmap(make_step(axis_name=AXIS, num_shards=self.num_devices), axis_name=AXIS,
                   in_axes=(0, 0) + (None,) * len(scalars), devices=self.devices,
                   donate_argnums=(0,))
-    return fn.lower(state, batch, *scalars).compile()
+    return fn.lower(state, batch, *scalars).compile(compiler_options=ops.compiler_options())

@@ -63,7 +63,7 @@ import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
 import optax
 
-from jaxgan import losses
+from jaxgan import losses, ops
 from jaxgan.state import GANState
 
 _FAMILIES = {
@@ -471,8 +471,9 @@ def make_updates(config, generator, critic, g_tx, d_tx, *, axis_name: str | None
 
 
 def jit_train_step(train_step_fn):
-  """``jax.jit`` with the state donated: its buffers are reused for the new state."""
-  return jax.jit(train_step_fn, donate_argnums=(0,))
+  """``jax.jit`` with the state donated: its buffers are reused for the new state; compiled with
+  :func:`jaxgan.ops.compiler_options`."""
+  return jax.jit(train_step_fn, donate_argnums=(0,), compiler_options=ops.compiler_options())
 
 
 @functools.partial(jax.jit, static_argnames=("generator", "use_ema", "stage"))

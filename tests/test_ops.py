@@ -7,6 +7,8 @@ equals a plain dot to third order.
 
 from __future__ import annotations
 
+import re
+
 import jax
 from jax import lax
 import jax.numpy as jnp
@@ -122,6 +124,44 @@ def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
         ops.conv2d(x, b, (1, 1), pad, form="direct")) * c))(ker))
     _, scanned = jax.jit(lambda k: lax.scan(body, 0.0, None, length=2))(ker)
     np.testing.assert_allclose(scanned[1], want[2], rtol=1e-9, atol=1e-9)
+
+
+def _convolutions_in_ynn_fusions(hlo: str) -> int:
+  """How many ``convolution`` ops of a compiled module's text lie inside YNNPACK fusions."""
+  bodies, name = {}, None
+  for line in hlo.splitlines():
+    m = re.match(r"^(?:ENTRY\s+)?%([\w.\-]+)\s.*\{\s*$", line)
+    if m:
+      name = m.group(1)
+      bodies[name] = []
+    elif name:
+      bodies[name].append(line)
+  called = [re.search(r"calls=%([\w.\-]+)", l).group(1)
+            for lines in bodies.values() for l in lines if "__ynn_fusion" in l and "calls=%" in l]
+  return sum(" convolution(" in l for c in called for l in bodies.get(c, []))
+
+
+def test_cpu_compiler_options_leave_convolutions_to_xla_eigen_kernel(monkeypatch):
+  """``ops.compiler_options()`` (every jaxgan step compiles with it) takes XLA's own convolutions
+  out of YNNPACK fusions on the CPU backend -- where XLA's default puts them -- and keeps the
+  matmuls there; the values are the same convolution's (float32, O(1) outputs, another kernel's
+  summation order over 3*3*32 products: ~1e-6; 1e-4 catches a wrong or missing tap, O(0.1))."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 8, 32))  # 16 channels: not YNN-fused anyway
+  ker = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 32, 32)) / 17.0  # outputs O(1)
+  f = jax.jit(jax.value_and_grad(lambda a, b: jnp.sum(jnp.sin(ops.conv2d(a, b, form="direct"))),
+                                 (0, 1)))
+  lowered = f.lower(x, ker)
+  options = ops.compiler_options()
+  assert options is not None
+  default, tuned = lowered.compile(), lowered.compile(compiler_options=options)
+  assert _convolutions_in_ynn_fusions(default.as_text()) > 0  # what the option changes
+  assert _convolutions_in_ynn_fusions(tuned.as_text()) == 0
+  assert " convolution(" in tuned.as_text() and "__ynn_fusion" in tuned.as_text()  # dots stay
+  for a, b in zip(jax.tree.leaves(tuned(x, ker)), jax.tree.leaves(default(x, ker))):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+  assert ops.compiler_options("gpu") is None
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=-reduce")
+  assert ops.compiler_options() is None  # the user's own setting stands
 
 
 def test_conv2d_forms_reject_what_they_cannot_compute():

@@ -151,3 +151,24 @@ def test_bad_parallel_input_is_a_one_line_error(args, devices, message, tmp_path
   assert out.returncode == 2, out.stderr[-2000:]
   err = [l for l in out.stderr.strip().splitlines() if "WARNING" not in l]
   assert len(err) == 1 and message in err[0] and "Traceback" not in out.stderr, out.stderr[-2000:]
+
+
+def test_the_compiled_step_runs_xla_convolutions_outside_ynn_fusions():
+  """``DataParallel.compile_step`` (the trainer's one compile) uses ``ops.compiler_options()``:
+  a step whose convolution is XLA's own (the 'direct' form) keeps it out of YNNPACK fusions."""
+  from jaxgan import ops  # pylint: disable=import-outside-toplevel
+  from test_ops import _convolutions_in_ynn_fusions  # pylint: disable=import-outside-toplevel
+
+  def make_step(**_):
+    def train_step(kernel, batch):
+      loss = lambda k: jnp.sum(ops.conv2d(batch[0], k, form="direct") ** 2)
+      return kernel - 1e-3 * jax.grad(loss)(kernel), {"loss": loss(kernel)}
+    return train_step
+
+  c = config_lib.load_config("default")
+  c.batch_size, c.num_devices = 2, 1
+  dp = train_lib.parallel_lib.DataParallel(c)
+  ker, batch = jnp.ones((3, 3, 32, 32)), jnp.ones((1, 2, 8, 8, 32))
+  compiled = dp.compile_step(make_step, dp.put_state(ker), dp.put_batch(batch))
+  hlo = compiled.as_text()
+  assert " convolution(" in hlo and _convolutions_in_ynn_fusions(hlo) == 0
