@@ -50,6 +50,9 @@ ARCHS = {
 }
 
 
+XLA_OPTIONS = ("jaxgan", "default")
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
   arch: str
@@ -58,11 +61,15 @@ class Case:
   critic_loop: str = "unroll"
   conv_impl: str = "xla"  # config.conv_impl: 'xla' (lax.conv_*) or 'im2col' (jaxgan.ops)
   n_critic: int = 5
+  # XLA compile options: 'jaxgan' (ops.compiler_options(), what the trainer compiles with) or
+  # 'default' (XLA's own defaults: on CPU, convolutions in YNNPACK fusions)
+  xla_options: str = "jaxgan"
 
   @property
   def name(self) -> str:
     return (f"{self.arch}/{self.loss}/B{self.batch_size}/{self.critic_loop}"
-            + ("" if self.conv_impl == "xla" else f"/{self.conv_impl}"))
+            + ("" if self.conv_impl == "xla" else f"/{self.conv_impl}")
+            + ("" if self.xla_options == "jaxgan" else f"/xla-{self.xla_options}"))
 
 
 def case_config(case: Case):
@@ -154,7 +161,10 @@ def compile_case(case: Case, devices: int = 1, seed: int = 0) -> Compiled:
   t0 = time.perf_counter()
   lowered = jitted.lower(st, reals)
   t1 = time.perf_counter()
-  compiled = lowered.compile(compiler_options=ops.compiler_options())
+  if case.xla_options not in XLA_OPTIONS:
+    raise ValueError(f"xla_options must be one of {XLA_OPTIONS}, got {case.xla_options!r}")
+  options = ops.compiler_options() if case.xla_options == "jaxgan" else None
+  compiled = lowered.compile(compiler_options=options)
   t2 = time.perf_counter()
   return Compiled(compiled, t1 - t0, t2 - t1, _flops(compiled), _memory(compiled), st, reals)
 

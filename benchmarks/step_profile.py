@@ -7,7 +7,12 @@ each op's time per step is exact, not sampled. Each op is joined with the optimi
 (``compiled.as_text()``) to know what it is:
 
   matmul    a ``dot`` (alone or in a fusion: XLA CPU's YNNPACK/Eigen calls); FLOPs = 2 * |out| * K
-  conv      a ``convolution`` (XLA's own; none when ``conv_impl='im2col'``)
+  conv      a ``convolution`` (XLA's own: ``conv_impl='xla'`` or ``ops.conv2d``'s 'direct' form).
+            Compiled with jaxgan's options (``ops.compiler_options()``, the default here) XLA CPU
+            runs them with Eigen's kernel, whose trace events end before its work does
+            (observed: 'conv' at 1,700-3,300 GFLOP/s, above the machine's peak, and 46-49% of the
+            ResNet steps' wall time in no event; the run says how much); with
+            ``--xla-options default`` they are YNNPACK fusions, timed like the rest
   movement  slices, pads, concatenations, copies, transposes, and fusions of only those (the im2col
             patches, the sub-pixel shift-adds); bytes = 2 * |out| (written once, read at least once)
   eltwise   every other fusion (activations and their derivatives, batch/spectral norm, Adam,
@@ -433,6 +438,11 @@ def profile_case(case: common.Case, steps: int, top: int, torch: bool) -> dict:
   mm_s = sum(o["s"] for o in jx["ops"] if o["category"] in ("matmul", "conv"))
   print(f"[profile] JAX: step {wall:.3f} s wall ({statistics.median(jx['profiled_walls']):.3f} s "
         f"profiled), ops {total:.3f} s ({total / wall:.0%} of wall), {len(jx['ops'])} ops")
+  if total < 0.85 * wall and any(o["category"] == "conv" for o in jx["ops"]):
+    print(f"[profile] {1 - total / wall:.0%} of the step is in no op's trace event: XLA CPU runs a "
+          f"convolution outside a fusion (Eigen's kernel, jaxgan's compile options) on its thread "
+          f"pool after the thunk's event has ended, so the 'conv' rows' times are lower bounds and "
+          f"the rest of the step is mostly theirs (--xla-options default times them, in YNNPACK)")
   print(f"[profile] executed matmul FLOPs {mm_flops / 1e9:.1f} GFLOP per step (XLA's "
         f"cost_analysis: {jx['flops_xla'] / 1e9:.1f}; it counts a loop body once); at the matmul "
         f"rate {mm_flops / mm:.3f} s = {mm_flops / mm / wall:.0%} of the step")
@@ -514,6 +524,9 @@ def main(argv=None):
   p.add_argument("--batch-size", type=int, default=None)
   p.add_argument("--loop", default="scan", choices=("scan", "unroll"))
   p.add_argument("--conv-impl", default="im2col", choices=("xla", "im2col"))
+  p.add_argument("--xla-options", default="jaxgan", choices=common.XLA_OPTIONS,
+                 help="compile options: jaxgan's (as the trainer) or XLA's defaults (on CPU its "
+                      "convolutions then run in YNNPACK fusions, which the trace times per op)")
   p.add_argument("--steps", type=int, default=2)
   p.add_argument("--top", type=int, default=25)
   p.add_argument("--no-torch", action="store_true")
@@ -531,7 +544,8 @@ def main(argv=None):
                 f"{sorted(common.LOSSES)}")
       pairs.append((arch, loss))
   cases = [common.Case(a, l, args.batch_size or (256 if a in ("mlp", "tiny_mlp") else 64),
-                       args.loop, args.conv_impl) for a, l in pairs]
+                       args.loop, args.conv_impl, xla_options=args.xla_options)
+           for a, l in pairs]
   if args.torch_child:
     common.write_json(args.torch_child, _profile_torch_here(cases[0], args.steps))
     return

@@ -23,6 +23,10 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
   # and measures each case on 1 and on 8 devices, alternating
   python benchmarks/step_throughput.py --devices 8 --archs mlp --losses wgan_gp --no-torch
 
+  # jaxgan's compile options (XLA's convolutions on Eigen's kernel) against XLA's defaults (~35 min)
+  python benchmarks/step_throughput.py --archs resnet32 sngan_resnet32 --losses wgan_gp hinge_sn wgan \
+      --loops scan --conv-steps 3 --rounds 3 --xla-options jaxgan default
+
   # convolutions as slices + matmul (jaxgan/ops.py) against XLA's, on the DCGAN step
   python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --conv-impls xla im2col
 
@@ -108,6 +112,7 @@ def _record(case, framework, devices, times, compiled=None, matmul=None, flops=N
       "n_critic": case.n_critic,
       "critic_loop": case.critic_loop if framework == "jax" else "eager",
       "conv_impl": case.conv_impl if framework == "jax" else "torch",
+      "xla_options": case.xla_options if framework == "jax" else None,
       "devices": devices, **s,
       "steps_per_s": 1.0 / s["median_step_s"], "images_per_s": images / s["median_step_s"],
       "compile_s": compiled.compile_s if compiled else None,
@@ -137,10 +142,11 @@ def run(args) -> dict:
     steps = args.steps if arch not in CONV_ARCHS else args.conv_steps
     for loss in args.losses:
       for batch in _batches(arch, args):
-        variants = [common.Case(arch, loss, batch, loop, impl, args.n_critic)
+        variants = [common.Case(arch, loss, batch, loop, impl, args.n_critic, opts)
                     for loop in args.loops
                     for impl in (dict.fromkeys(layers.resolve_conv_impl(i) for i in args.conv_impls)
-                                 if arch in CONV_ARCHS else ["xla"])]
+                                 if arch in CONV_ARCHS else ["xla"])
+                    for opts in args.xla_options]
         with_torch = use_torch and arch in TORCH_ARCHS
         if with_torch:
           try:
@@ -209,7 +215,7 @@ def run(args) -> dict:
 
 def _regulariser_costs(records):
   key = lambda r: (r["framework"], r["arch"], r["batch_size"], r["critic_loop"], r["conv_impl"],
-                   r["devices"])
+                   r["devices"], r.get("xla_options"))
   by = {(key(r), r["loss"]): r for r in records}
   out = []
   for (k, loss), r in by.items():
@@ -251,8 +257,15 @@ def _print_table(records, costs, matmul):
         f"the unrolled single-device step; torch rows use it too)")
   # Ratios between forms of the same step.
   by = {(r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"], r["conv_impl"],
-         r["devices"]): r for r in records}
+         r["devices"]): r for r in records if r.get("xla_options") in (None, "jaxgan")}
   lines = []
+  for r in records:
+    if r.get("xla_options") == "default":
+      k = (r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"], r["conv_impl"],
+           r["devices"])
+      if k in by:
+        lines.append(f"jaxgan's/XLA's default compile options {r['name']}: step "
+                     f"{by[k]['median_step_s'] / r['median_step_s']:.3f}x")
   for (fw, arch, loss, b, loop, impl, dev), r in by.items():
     if fw != "jax":
       continue
@@ -287,6 +300,9 @@ def parse_args(argv=None):
   p.add_argument("--loops", nargs="+", default=["unroll", "scan"], choices=["unroll", "scan"])
   p.add_argument("--conv-impls", nargs="+", default=["auto"], choices=["auto", "xla", "im2col"],
                  help="config.conv_impl of the convolutional cases ('auto': im2col on CPU, xla on GPU)")
+  p.add_argument("--xla-options", nargs="+", default=["jaxgan"], choices=list(common.XLA_OPTIONS),
+                 help="compile options: jaxgan's (ops.compiler_options(), as the trainer) and/or "
+                      "XLA's defaults (on CPU: convolutions in YNNPACK fusions)")
   p.add_argument("--n-critic", type=int, default=5)
   p.add_argument("--devices", type=int, default=1,
                  help="N > 1: re-execute with N fake CPU devices; measure on 1 and on N")

@@ -25,13 +25,15 @@ Both functions take and return channels-last arrays and flax kernel layouts, so 
       == lax.conv_transpose(x, kernel, strides, padding, dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
 
 A stride-1 layer that keeps its width (Cin == Cout: the ResNets' and PGGAN's 3x3 layers) is left
-to XLA's own convolution forward (the canonical form: 220-250 GFLOP/s in the ResNet steps, ~0.6x
-XLA's matmul rate, but no 9x patch buffer), and so is its input gradient (a convolution of the same
-form); only the weight gradient -- the form XLA runs at ~11 GFLOP/s -- is written as one matmul over column taps of the input and row taps of the output
+to XLA's own convolution forward (the canonical form, no 9x patch buffer), and so is its input
+gradient (a convolution of the same form); only the weight gradient -- the form XLA runs at ~11
+GFLOP/s -- is written as one matmul over column taps of the input and row taps of the output
 gradient (3 + 3 shifted copies for a 3x3 kernel where the patches take 9), in a hand-written VJP
-(:func:`_conv2d_direct`). Whole steps: SNGAN ResNet 13.9 -> 11.8 s, and far fewer distinct kernels
-to compile (PGGAN 128x128: 12-14 -> 9-11 s); widening layers stay on the patches (10% slower
-step otherwise). README "Speed".
+(:func:`_conv2d_direct`). Compiled with :func:`compiler_options` (every jaxgan step is), XLA runs
+those convolutions with Eigen's kernel at about its matmul rate (its default, a YNNPACK fusion,
+runs them at ~0.6-0.7x). Whole steps: SNGAN ResNet 13.9 -> 11.8 s with the form, then 10-18% less
+with the options; far fewer distinct kernels to compile (PGGAN 128x128: 12-14 -> 9-11 s); widening
+layers stay on the patches (10% slower step otherwise). README "Speed".
 
 The transposed convolution is computed as its sub-pixel decomposition: output phase (p, q) of a
 stride-s transposed convolution is an ordinary stride-1 convolution of the undilated input with the
@@ -249,9 +251,10 @@ def _conv2d_direct(x: jax.Array, kernel: jax.Array, pads, precision) -> jax.Arra
   r"""Stride-1 convolution whose forward and input gradient are XLA's own convolution and whose
   weight gradient is one matmul.
 
-  XLA's CPU backend runs ``b01f_01io->b01f`` convolutions at 220-250 GFLOP/s in the ResNet steps
-  (~0.6x its matmul rate, with no patch buffer to write), but not the weight-gradient convolution
-  autodiff writes (batch contracted: ~11 GFLOP/s). So the VJP is written out:
+  XLA's CPU backend runs ``b01f_01io->b01f`` convolutions fast (with no patch buffer to write; at
+  about its matmul rate on Eigen's kernel, :func:`compiler_options`, ~0.6x in its default YNNPACK
+  fusion), but not the weight-gradient convolution autodiff writes (batch contracted: ~11 GFLOP/s
+  in the scanned step). So the VJP is written out:
 
     dx = conv(dy padded by (k-1-lo, k-1-hi), kernel flipped in space, Cin <-> Cout)
          (again this function: the canonical form, for every order of gradient)

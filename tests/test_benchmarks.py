@@ -24,17 +24,22 @@ REQUIRED = ("name", "framework", "batch_size", "median_step_s", "images_per_s", 
 
 
 @pytest.mark.slow  # ~2.5 minutes: the whole quick benchmark, JAX and torch, XLA and im2col convs
-def test_step_throughput_quick_records(tmp_path):
+def test_step_throughput_quick_records(tmp_path, capsys):
   import step_throughput  # pylint: disable=import-outside-toplevel,import-error
   out = tmp_path / "bench.json"
   step_throughput.main(["--quick", "--losses", "wgan_gp", "--loops", "unroll",
-                        "--conv-impls", "xla", "im2col", "--json", str(out)])
+                        "--conv-impls", "xla", "im2col", "--xla-options", "jaxgan", "default",
+                        "--json", str(out)])
   doc = json.loads(out.read_text())
   recs = doc["records"]
   assert doc["matmul_flops_per_s"] > 0
   jax_recs = [r for r in recs if r["framework"] == "jax"]
-  # tiny_mlp: one step form; tiny_dcgan: XLA's and the im2col convolutions.
-  assert len(jax_recs) == 3
+  # tiny_mlp: one step form; tiny_dcgan: XLA's and the im2col convolutions; each compiled with
+  # jaxgan's and with XLA's default options.
+  assert len(jax_recs) == 6
+  assert sorted(r["xla_options"] for r in jax_recs) == ["default"] * 3 + ["jaxgan"] * 3
+  assert len({r["name"] for r in jax_recs}) == 6
+  assert capsys.readouterr().out.count("jaxgan's/XLA's default compile options") == 3
   for r in recs:
     for k in REQUIRED:
       assert k in r, (k, r["name"])
