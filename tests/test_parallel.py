@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import fake_devices
+
 from jaxgan import config as config_lib
 from jaxgan import models
 from jaxgan import step as step_lib
@@ -41,7 +43,7 @@ CRITIC_FLIP_FRACTION = 0.01
 
 def _env(devices: int) -> dict[str, str]:
   env = dict(os.environ)
-  env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  env["XLA_FLAGS"] = fake_devices.xla_flags(devices)
   env["JAX_PLATFORMS"] = "cpu"
   return env
 

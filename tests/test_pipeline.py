@@ -19,6 +19,8 @@ import numpy as np
 import PIL.Image
 import pytest
 
+import fake_devices
+
 from jaxgan import config as config_lib
 from jaxgan import growing
 from jaxgan import input_pipeline
@@ -241,7 +243,7 @@ def test_pipeline_fields_are_validated(field, value):
 
 
 def _cli(args, devices=1, **kw):
-  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+  env = dict(os.environ, XLA_FLAGS=fake_devices.xla_flags(devices),
              JAX_PLATFORMS="cpu")
   return subprocess.run([sys.executable, "-m", "jaxgan.cli", "train", *args], env=env,
                         capture_output=True, text=True, timeout=900, **kw)

@@ -18,6 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import fake_devices
+
 from jaxgan import config as config_lib
 from jaxgan import data as data_lib
 from jaxgan import losses
@@ -220,7 +222,7 @@ def test_sharded_step_draws_the_same_randomness_on_1_2_and_8_devices():
                       dp.host_state(new).g_params)]).tolist()}
       print(json.dumps(out))
   """)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
+  env = dict(os.environ, XLA_FLAGS=fake_devices.xla_flags(8), JAX_PLATFORMS="cpu",
              PYTHONPATH=ROOT)
   res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                        timeout=600)
@@ -286,7 +288,7 @@ def test_pggan_step_on_8_devices_equals_1_device():
         out[n] = {"metrics": dp.metrics(m), "g": flat(host.g_params), "d": flat(host.d_params)}
       print(json.dumps(out))
   """)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu",
+  env = dict(os.environ, XLA_FLAGS=fake_devices.xla_flags(8), JAX_PLATFORMS="cpu",
              PYTHONPATH=ROOT)
   res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                        timeout=900)
