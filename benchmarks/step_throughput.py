@@ -23,9 +23,9 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
   # and measures each case on 1 and on 8 devices, alternating
   python benchmarks/step_throughput.py --devices 8 --archs mlp --losses wgan_gp --no-torch
 
-  # jaxgan's compile options (XLA's convolutions on Eigen's kernel) against XLA's defaults (~35 min)
+  # jaxgan's compile options (XLA's convolutions on Eigen's kernel) against XLA's defaults (~1 h)
   python benchmarks/step_throughput.py --archs resnet32 sngan_resnet32 --losses wgan_gp hinge_sn wgan \
-      --loops scan --conv-steps 3 --rounds 3 --xla-options jaxgan default
+      --loops scan --conv-steps 6 --rounds 3 --xla-options jaxgan default
 
   # convolutions as slices + matmul (jaxgan/ops.py) against XLA's, on the DCGAN step
   python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --conv-impls xla im2col
