@@ -256,16 +256,14 @@ def _print_table(records, costs, matmul):
         f"scan's body is counted once, a sharded step per device); GFLOP/s and %mm use the count of "
         f"the unrolled single-device step; torch rows use it too)")
   # Ratios between forms of the same step.
-  by = {(r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"], r["conv_impl"],
-         r["devices"]): r for r in records if r.get("xla_options") in (None, "jaxgan")}
+  form = lambda r: (r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"],
+                    r["conv_impl"], r["devices"])
+  by = {form(r): r for r in records if r.get("xla_options") in (None, "jaxgan")}
   lines = []
   for r in records:
-    if r.get("xla_options") == "default":
-      k = (r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"], r["conv_impl"],
-           r["devices"])
-      if k in by:
-        lines.append(f"jaxgan's/XLA's default compile options {r['name']}: step "
-                     f"{by[k]['median_step_s'] / r['median_step_s']:.3f}x")
+    if r.get("xla_options") == "default" and form(r) in by:
+      lines.append(f"jaxgan's/XLA's default compile options {r['name']}: step "
+                   f"{by[form(r)]['median_step_s'] / r['median_step_s']:.3f}x")
   for (fw, arch, loss, b, loop, impl, dev), r in by.items():
     if fw != "jax":
       continue

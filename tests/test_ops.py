@@ -7,7 +7,9 @@ equals a plain dot to third order.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import jax
 from jax import lax
@@ -127,18 +129,15 @@ def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
 
 
 def _convolutions_in_ynn_fusions(hlo: str) -> int:
-  """How many ``convolution`` ops of a compiled module's text lie inside YNNPACK fusions."""
-  bodies, name = {}, None
-  for line in hlo.splitlines():
-    m = re.match(r"^(?:ENTRY\s+)?%([\w.\-]+)\s.*\{\s*$", line)
-    if m:
-      name = m.group(1)
-      bodies[name] = []
-    elif name:
-      bodies[name].append(line)
-  called = [re.search(r"calls=%([\w.\-]+)", l).group(1)
-            for lines in bodies.values() for l in lines if "__ynn_fusion" in l and "calls=%" in l]
-  return sum(" convolution(" in l for c in called for l in bodies.get(c, []))
+  """How many ``convolution`` ops of a compiled module's text lie inside YNNPACK fusions (parsed by
+  ``benchmarks/step_profile.py``'s HLO reader)."""
+  sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                  "benchmarks"))
+  import step_profile  # pylint: disable=import-outside-toplevel,import-error
+  instrs, comps = step_profile.parse_hlo(hlo)
+  called = [re.search(r"calls=%([\w.\-]+)", i["rest"]).group(1) for i in instrs.values()
+            if i["opcode"] == "fusion" and "__ynn_fusion" in i["rest"]]
+  return sum(instrs[n]["opcode"] == "convolution" for c in called for n in comps.get(c, []))
 
 
 def test_cpu_compiler_options_leave_convolutions_to_xla_eigen_kernel(monkeypatch):
