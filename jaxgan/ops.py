@@ -546,6 +546,69 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
 
 
 # ----------------------------------------------------------------------------------------------------
+# A convolution with a 2x resampling on one side, as one stride-2 convolution
+# ----------------------------------------------------------------------------------------------------
+RESAMPLES = ("up", "down")
+
+
+def resample_kernel(kernel: jax.Array) -> jax.Array:
+  r"""[k, k, Cin, Cout] -> [k+1, k+1, Cin, Cout]: the kernel convolved in space with a 2x2 box,
+  :math:`K'_{ij} = \sum_{a, b \in \{0, 1\}} K_{i-a, j-b}` (K zero outside its taps)."""
+  kp = jnp.pad(kernel, ((1, 1), (1, 1), (0, 0), (0, 0)))
+  return kp[1:, 1:] + kp[:-1, 1:] + kp[1:, :-1] + kp[:-1, :-1]
+
+
+def resampled_conv2d(x: jax.Array, kernel: jax.Array, resample: str, *, impl: str = "im2col",
+                     precision=None) -> jax.Array:
+  r"""A 'SAME' stride-1 convolution with a 2x nearest upsampling before it or a 2x2 mean pooling
+  after it, computed as ONE stride-2 convolution with 4/9 of the multiplications (3x3 kernel).
+
+  Both resamplings are linear and commute with the kernel's taps, so (1-D, k odd, p = (k-1)/2)
+
+  * ``'down'``: :math:`\mathrm{pool}(x * K)_t = \tfrac12 \sum_{a \in \{0,1\}} \sum_u K_u
+    x_{2t+a+u-p} = \sum_i K'_i / 2 \; x_{2t+i-p}` -- a stride-2 convolution with the
+    (k+1)-tap kernel :math:`K' = K * [1, 1]` (:func:`resample_kernel`), divided by 4 in 2-D, and
+    padding ``p`` on each side (``ConvMeanPool`` of [WGAN-GP]'s and SNGAN's critics);
+  * ``'up'``: :math:`(\mathrm{up}(x) * K)_o = \sum_u K_u x_{\lfloor (o+u-p)/2 \rfloor}`; for
+    each output phase ``o mod 2`` two adjacent taps read the same input sample, which is the
+    stride-2 transposed convolution (``lax.conv_transpose``, kernel not flipped) with ``K'`` and
+    padding ``(k+1)/2`` on each side (``UpsampleConv`` of the ResNet generators).
+
+  The (k+1)^2 taps at stride 2 cost (k+1)^2 / 4 multiply-adds per output pixel of the
+  high-resolution side against k^2: 4 / 9 for 3x3. This is the 'fused scale' of PGGAN's official
+  code (``upscale2d_conv2d``, ``conv2d_downscale2d``). The bias is added by the caller (it
+  commutes with both resamplings).
+
+  Args:
+    x: [N, H, W, Cin] (H, W even for ``'down'``).
+    kernel: [k, k, Cin, Cout], k odd (flax ``nn.Conv`` layout).
+    resample: ``'up'`` (x -> [N, 2H, 2W, Cout]) or ``'down'`` (-> [N, H/2, W/2, Cout]).
+    impl: ``'im2col'`` (:func:`conv2d` / :func:`conv_transpose2d`) or ``'xla'`` (``lax``).
+    precision: passed to the products.
+  """
+  kh, kw = kernel.shape[:2]
+  if resample not in RESAMPLES:
+    raise ValueError(f"resample must be one of {RESAMPLES}, got {resample!r}")
+  if kh % 2 == 0 or kw % 2 == 0:
+    raise ValueError(f"resampled_conv2d needs an odd kernel size, got {(kh, kw)}")
+  if impl not in ("im2col", "xla"):
+    raise ValueError(f"impl must be 'im2col' or 'xla', got {impl!r}")
+  k2 = resample_kernel(kernel)
+  if resample == "down":
+    if x.shape[1] % 2 or x.shape[2] % 2:
+      raise ValueError(f"resample 'down' needs an even height and width, got {x.shape[1:3]}")
+    pads = (((kh - 1) // 2,) * 2, ((kw - 1) // 2,) * 2)
+    k2 = k2 * jnp.asarray(0.25, k2.dtype)
+    if impl == "im2col":
+      return conv2d(x, k2, (2, 2), pads, precision=precision)
+    return _LAX_CONV(x, k2, (2, 2), pads, dimension_numbers=_DN, precision=precision)
+  pads = (((kh + 1) // 2,) * 2, ((kw + 1) // 2,) * 2)
+  if impl == "im2col":
+    return conv_transpose2d(x, k2, (2, 2), pads, precision=precision)
+  return _LAX_CONV_TRANSPOSE(x, k2, (2, 2), pads, dimension_numbers=_DN, precision=precision)
+
+
+# ----------------------------------------------------------------------------------------------------
 # Box downscaling and powers of two
 # ----------------------------------------------------------------------------------------------------
 def box_downscale(x, factor: int):

@@ -624,6 +624,7 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
   num_iters: int = 1
   eps: float = 1e-12
   conv_impl: str = "xla"  # 'xla' or 'im2col' (jaxgan.ops); how, not what, it computes
+  resample: str | None = None  # SNConv only: 'up' / 'down' (jaxgan.ops.resampled_conv2d)
 
   _transpose = False
 
@@ -654,8 +655,16 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
     x, kernel, bias = flax_dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
     if self.conv_impl not in ("xla", "im2col"):
       raise ValueError(f"conv_impl must be 'xla' or 'im2col', got {self.conv_impl!r}.")
-    y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision,
-                    im2col=self.conv_impl == "im2col")
+    if self.resample is None:
+      y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision,
+                      im2col=self.conv_impl == "im2col")
+    else:
+      if self._transpose or nd != 2 or strides != (1, 1) or self.padding != "SAME":
+        raise ValueError(f"resample needs a 2-D SNConv with strides 1 and 'SAME' padding, got "
+                         f"kernel_size {kernel_size}, strides {strides}, padding {self.padding!r}.")
+      from jaxgan import ops  # pylint: disable=import-outside-toplevel
+      y = ops.resampled_conv2d(x, kernel, self.resample, impl=self.conv_impl,
+                               precision=self.precision)
     if bias is not None:
       y = y + bias
     return y.reshape(batch_shape + y.shape[1:])
@@ -684,6 +693,9 @@ class SNConv(_SNConvBase):
       :class:`SNDense`.
     conv_impl: ``'xla'`` (``lax`` convolutions) or ``'im2col'`` (:mod:`jaxgan.ops`, fast on CPU);
       the result is the same up to float rounding.
+    resample: None, or ``'up'`` / ``'down'`` (2-D, strides 1, 'SAME'): a 2x nearest upsampling
+      of the input before the convolution / a 2x2 mean pooling of its output, computed as one
+      stride-2 convolution with the normalised kernel (:func:`jaxgan.ops.resampled_conv2d`).
   """
 
   @nn.compact

@@ -188,6 +188,57 @@ def test_upsample_is_nearest_neighbour_and_pool_is_2x2_mean():
   np.testing.assert_allclose(resnet.avg_pool2(y)[0, :, :, 0], [[2.5, 4.5], [10.5, 12.5]])  # by hand
 
 
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_resampled_conv_layers_equal_conv_with_the_resampling_and_share_its_variables(spectral_norm):
+  """layers.conv(..., resample=...) and layers.ResampledConv (what the ResNet blocks use) have the
+  variables of the plain convolution (same init, same tree) and compute ``avgpool2(conv(x))`` /
+  ``conv(up(x))`` with them: values, the updated power-iteration vector ``u`` and a parameter
+  gradient, for both conv_impls. float32: ~1e-6 relative is the rounding of a differently ordered
+  sum of <= 16*4 products per output (the box-summed kernel adds one rounding per tap)."""
+  x = jax.random.normal(jax.random.key(5), (2, 8, 8, 4))
+  for impl in ("xla", "im2col"):
+    plain = lambda: layers.conv(4, (3, 3), (1, 1), spectral_norm, "c", impl)
+    cases = [("down", lambda: layers.conv(4, (3, 3), (1, 1), spectral_norm, "c", impl,
+                                          resample="down"), resnet.avg_pool2, None)]
+    if not spectral_norm:  # the generators' upsampling layer (no spectral norm there)
+      cases.append(("up", lambda: layers._plain(layers.ResampledConv(4, (3, 3), "up", impl,
+                                                                     name="c")),
+                    None, resnet.upsample_nearest))
+    for resample, fused, after, before in cases:
+      after, before = after or (lambda v: v), before or (lambda v: v)
+
+      class Fused(nn.Module):
+        @nn.compact
+        def __call__(self, v, fused=fused):
+          return fused()(v, True)
+
+      class Plain(nn.Module):
+        @nn.compact
+        def __call__(self, v, plain=plain, after=after, before=before):
+          return after(plain()(before(v), True))
+
+      variables = Fused().init(jax.random.key(6), x)
+      assert (jax.tree.map(jnp.shape, variables)
+              == jax.tree.map(jnp.shape, Plain().init(jax.random.key(6), x)))
+      mutable = ["spectral"] if spectral_norm else False
+
+      def run(module, p, rest):
+        out = module.apply({"params": p, **rest}, x, mutable=mutable)
+        return out if spectral_norm else (out, {})
+
+      params, rest = variables["params"], {k: v for k, v in variables.items() if k != "params"}
+      results = []
+      for module in (Fused(), Plain()):
+        (y, new_rest) = jax.jit(lambda p, m=module: run(m, p, rest))(params)
+        grad = jax.jit(jax.grad(lambda p, m=module: jnp.sum(jnp.sin(run(m, p, rest)[0]))))(params)
+        results.append((y, new_rest, grad))
+      (y0, r0, g0), (y1, r1, g1) = results
+      assert y0.shape == ((2, 4, 4, 4) if resample == "down" else (2, 16, 16, 4))
+      np.testing.assert_allclose(y0, y1, rtol=1e-5, atol=1e-5, err_msg=f"{impl} {resample}")
+      jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5), r0, r1)
+      jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g0, g1)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Tiny models, really run
 # ----------------------------------------------------------------------------------------------------

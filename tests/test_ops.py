@@ -163,6 +163,50 @@ def test_cpu_compiler_options_leave_convolutions_to_xla_eigen_kernel(monkeypatch
   assert ops.compiler_options() is None  # the user's own setting stands
 
 
+@pytest.mark.parametrize("resample,h,w,k", [("up", 4, 3, 3), ("down", 8, 6, 3), ("down", 6, 4, 1)])
+def test_resampled_conv2d_equals_resample_and_conv_to_second_order(resample, h, w, k):
+  """One stride-2 convolution with the box-summed kernel equals nearest upsampling then the 'SAME'
+  convolution ('up'), or the convolution then 2x2 mean pooling ('down'), both impls, in float64:
+  values, gradients and the gradient of a gradient norm (the penalty's double backward) in x and
+  in the kernel. Differences are float64 rounding of sums of <= 150 O(1) terms (~1e-13); 1e-9
+  leaves room for reassociation, not for a misplaced tap or a wrong pad (O(1) errors)."""
+  from jaxgan.models.resnet import upsample_nearest  # pylint: disable=import-outside-toplevel
+  with jax.enable_x64(True):
+    seed = 17 * h + k
+    x = jax.random.normal(jax.random.PRNGKey(seed), (2, h, w, 3), jnp.float64)
+    ker = jax.random.normal(jax.random.PRNGKey(seed + 1), (k, k, 3, 2), jnp.float64)
+    same = lambda a, b: lax.conv_general_dilated(a, b, (1, 1), "SAME", dimension_numbers=DN)
+    if resample == "up":
+      plain = lambda a, b: same(upsample_nearest(a), b)
+    else:
+      plain = lambda a, b: ops.box_downscale(same(a, b), 2)
+    c = jax.random.normal(jax.random.PRNGKey(seed + 2), plain(x, ker).shape, jnp.float64)
+
+    def grads(conv):
+      loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b)) * c)
+      g = jax.grad(loss, (0, 1))
+      gg = jax.grad(lambda a, b: sum(jnp.sum(t ** 2) for t in g(a, b)), (0, 1))
+      return (conv(x, ker), *g(x, ker), *gg(x, ker))
+
+    want = grads(plain)
+    for impl in ("im2col", "xla"):
+      got = grads(lambda a, b, i=impl: ops.resampled_conv2d(a, b, resample, impl=i))
+      for name, a, b in zip(("value", "dx", "dW", "ddx", "ddW"), got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=f"{impl} {name}")
+
+
+def test_resampled_conv2d_rejects_what_it_cannot_compute():
+  x, k = jnp.zeros((1, 6, 6, 2)), jnp.zeros((3, 3, 2, 2))
+  with pytest.raises(ValueError, match="resample must be one of"):
+    ops.resampled_conv2d(x, k, "sideways")
+  with pytest.raises(ValueError, match="odd kernel size"):
+    ops.resampled_conv2d(x, jnp.zeros((4, 4, 2, 2)), "up")
+  with pytest.raises(ValueError, match="even height and width"):
+    ops.resampled_conv2d(jnp.zeros((1, 5, 6, 2)), k, "down")
+  with pytest.raises(ValueError, match="impl must be"):
+    ops.resampled_conv2d(x, k, "up", impl="auto")
+
+
 def test_conv2d_forms_reject_what_they_cannot_compute():
   x, k = jnp.zeros((1, 6, 6, 2)), jnp.zeros((3, 3, 2, 2))
   with pytest.raises(ValueError, match="form must be"):

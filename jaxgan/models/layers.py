@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
+from flax.linen import dtypes as flax_dtypes
 import jax
 import jax.numpy as jnp
 
@@ -54,12 +55,20 @@ def dense(features: int, spectral_norm: bool, name: str, **kwargs) -> Callable[[
 
 
 def conv(features: int, kernel_size, strides, spectral_norm: bool, name: str,
-         conv_impl: str = "xla", **kwargs) -> Callable[[Any, bool], Any]:
+         conv_impl: str = "xla", resample: str | None = None,
+         **kwargs) -> Callable[[Any, bool], Any]:
+  """A convolution, spectrally normalised or not; ``resample='down'`` pools its output 2x2
+  (:class:`ResampledConv`: stride 1 'SAME' only, computed as one stride-2 convolution)."""
   if spectral_norm:
     from jaxgan import spectral  # pylint: disable=import-outside-toplevel
     layer = spectral.SNConv(features, kernel_size, strides=strides, name=name,
-                            conv_impl=resolve_conv_impl(conv_impl), **kwargs)
+                            conv_impl=resolve_conv_impl(conv_impl), resample=resample, **kwargs)
     return lambda x, update_stats: layer(x, update_stats=update_stats)
+  if resample is not None:
+    if tuple(strides) != (1, 1):
+      raise ValueError(f"a resampled convolution has strides (1, 1), got {strides}")
+    return _plain(ResampledConv(features, tuple(kernel_size), resample, conv_impl, name=name,
+                                **kwargs))
   return _plain(plain_conv(features, kernel_size, conv_impl, strides=strides, name=name, **kwargs))
 
 
@@ -89,6 +98,31 @@ class ConvTranspose(nn.Module):
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(y.dtype)
     return y
+
+
+class ResampledConv(nn.Module):
+  """``nn.Conv`` (stride 1, 'SAME') with a 2x nearest-neighbour upsampling of its input
+  (``resample='up'``) or a 2x2 mean pooling of its output (``'down'``): the same parameters
+  (``kernel`` [kh, kw, in, features], ``bias``) and, up to float rounding, the same output as
+  ``nn.Conv`` after ``upsample`` / before ``avg_pool``, computed as one stride-2 (transposed)
+  convolution with 4/9 of the multiplications (:func:`jaxgan.ops.resampled_conv2d`)."""
+  features: int
+  kernel_size: Sequence[int]
+  resample: str
+  conv_impl: str = "xla"  # how, not what, it computes (resolve_conv_impl)
+  use_bias: bool = True
+  kernel_init: Any = nn.linear.default_kernel_init
+  bias_init: Any = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param("kernel", self.kernel_init,
+                        tuple(self.kernel_size) + (x.shape[-1], self.features), jnp.float32)
+    bias = (self.param("bias", self.bias_init, (self.features,), jnp.float32)
+            if self.use_bias else None)
+    x, kernel, bias = flax_dtypes.promote_dtype(x, kernel, bias)
+    y = ops.resampled_conv2d(x, kernel, self.resample, impl=resolve_conv_impl(self.conv_impl))
+    return y if bias is None else y + bias
 
 
 def conv_transpose(features: int, kernel_size, strides, conv_impl: str = "xla",

@@ -44,6 +44,16 @@ Residual blocks (``h`` is the residual branch, ``s`` the shortcut, output ``h + 
 
 All convolutions are stride 1 with 'SAME' padding (chainer ``pad=1`` for 3x3, ``pad=0`` for 1x1).
 
+How the resampling is computed (the functions above, parameters unchanged, same outputs to float
+rounding): nearest upsampling and 2x2 mean pooling are linear and commute with a convolution's
+taps, so ``conv3x3(up(h))`` is one stride-2 transposed convolution with a 4x4 kernel and
+``avgpool2(conv3x3(h))`` one stride-2 convolution with a 4x4 kernel, both the 3x3 kernel summed
+over a 2x2 box (:func:`jaxgan.ops.resampled_conv2d`, the "fused scale" of PGGAN's code): 16 taps
+at the low resolution for 9 at the high, 4/9 of the multiplications. The 1x1 shortcuts run at the
+low resolution (``conv1x1(up(x)) = up(conv1x1(x))``, ``avgpool2(conv1x1(x)) =
+conv1x1(avgpool2(x))``). ``tests/test_models.py`` checks the blocks against the plain
+compositions; ``benchmarks/torch_reference.py`` computes them plainly, as the authors' code does.
+
 Initialisation (identical in both codes): the 3x3 convolutions of the residual branches are
 uniform with variance ``4 / (fan_in + fan_out)`` (chainer ``GlorotUniform(sqrt(2))``, tflib
 ``he_init=True``), i.e. ``variance_scaling(2, 'fan_avg', 'uniform')``; the 1x1 shortcuts, the
@@ -132,19 +142,22 @@ class GeneratorResBlock(nn.Module):
       return layers.batch_norm(train, self.bn_axis_name, name)
 
     h = nn.relu(bn("bn1")(x))
-    if self.upsample:
-      h = upsample_nearest(h)
     ci = self.conv_impl
-    h = layers.plain_conv(self.out_channels, (3, 3), ci, kernel_init=RESIDUAL_INIT, name="conv1")(h)
+    if self.upsample:  # conv3x3(up(h)) as one stride-2 transposed convolution (module docstring)
+      h = layers.ResampledConv(self.out_channels, (3, 3), "up", ci, kernel_init=RESIDUAL_INIT,
+                               name="conv1")(h)
+    else:
+      h = layers.plain_conv(self.out_channels, (3, 3), ci, kernel_init=RESIDUAL_INIT,
+                            name="conv1")(h)
     h = nn.relu(bn("bn2")(h))
     h = layers.plain_conv(self.out_channels, (3, 3), ci, kernel_init=RESIDUAL_INIT, name="conv2")(h)
 
     s = x
     if self.upsample or x.shape[-1] != self.out_channels:
-      if self.upsample:
-        s = upsample_nearest(s)
       s = layers.plain_conv(self.out_channels, (1, 1), ci, kernel_init=GLOROT_INIT,
                             name="shortcut")(s)
+      if self.upsample:  # conv1x1(up(x)) == up(conv1x1(x)), at a quarter of the multiplications
+        s = upsample_nearest(s)
     return h + s
 
 
@@ -161,17 +174,16 @@ class CriticResBlock(nn.Module):
     hidden = x.shape[-1]
     h = layers.conv(hidden, (3, 3), (1, 1), sn, "conv1", ci, kernel_init=RESIDUAL_INIT)(nn.relu(x),
                                                                                     update_stats)
-    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT)(
-        nn.relu(h), update_stats)
-    if self.downsample:
-      h = avg_pool2(h)
+    # avgpool(conv3x3(h)) as one stride-2 convolution when downsampling (module docstring).
+    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT,
+                    resample="down" if self.downsample else None)(nn.relu(h), update_stats)
 
     s = x
     if self.downsample or x.shape[-1] != self.out_channels:
+      if self.downsample:  # avgpool(conv1x1(x)) == conv1x1(avgpool(x)), a quarter of the work
+        s = avg_pool2(s)
       s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", ci, kernel_init=GLOROT_INIT)(
           s, update_stats)
-      if self.downsample:
-        s = avg_pool2(s)
     return h + s
 
 
@@ -186,9 +198,8 @@ class OptimizedCriticResBlock(nn.Module):
     sn, ci = self.spectral_norm, self.conv_impl
     h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv1", ci, kernel_init=RESIDUAL_INIT)(
         x, update_stats)
-    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT)(
-        nn.relu(h), update_stats)
-    h = avg_pool2(h)
+    h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT,
+                    resample="down")(nn.relu(h), update_stats)  # avgpool(conv3x3(h))
     s = layers.conv(self.out_channels, (1, 1), (1, 1), sn, "shortcut", ci, kernel_init=GLOROT_INIT)(
         avg_pool2(x), update_stats)
     return h + s
