@@ -546,13 +546,13 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
 
 
 # ----------------------------------------------------------------------------------------------------
-# A convolution with a 2x resampling on one side, as one stride-2 convolution
+# A convolution with a 2x resampling on one side, at the low resolution
 # ----------------------------------------------------------------------------------------------------
 RESAMPLES = ("up", "down")
 
 
 def resample_kernel(kernel: jax.Array) -> jax.Array:
-  r"""[k, k, Cin, Cout] -> [k+1, k+1, Cin, Cout]: the kernel convolved in space with a 2x2 box,
+  r"""[k, k', Cin, Cout] -> [k+1, k'+1, Cin, Cout]: the kernel convolved in space with a 2x2 box,
   :math:`K'_{ij} = \sum_{a, b \in \{0, 1\}} K_{i-a, j-b}` (K zero outside its taps)."""
   kp = jnp.pad(kernel, ((1, 1), (1, 1), (0, 0), (0, 0)))
   return kp[1:, 1:] + kp[:-1, 1:] + kp[1:, :-1] + kp[:-1, :-1]
@@ -560,52 +560,82 @@ def resample_kernel(kernel: jax.Array) -> jax.Array:
 
 def resampled_conv2d(x: jax.Array, kernel: jax.Array, resample: str, *, impl: str = "im2col",
                      precision=None) -> jax.Array:
-  r"""A 'SAME' stride-1 convolution with a 2x nearest upsampling before it or a 2x2 mean pooling
-  after it, computed as ONE stride-2 convolution with 4/9 of the multiplications (3x3 kernel).
+  r"""A 'SAME' stride-1 convolution with a 2x nearest upsampling before it (``'up'``) or a 2x2
+  mean pooling after it (``'down'``), computed at the low resolution.
 
-  Both resamplings are linear and commute with the kernel's taps, so (1-D, k odd, p = (k-1)/2)
+  Both resamplings are linear and commute with the kernel's taps. In 1-D, kernel K of odd size k,
+  p = (k-1)/2, x zero outside its samples:
 
+  * ``'up'``: :math:`(\mathrm{up}(x) * K)_o = \sum_u K_u \, x_{\lfloor (o+u-p)/2 \rfloor}`:
+    every product :math:`x_m K_u` is made once at the low resolution (one matmul to k*k*Cout
+    channels) and output phase ``o mod 2`` sums tap u's products shifted by
+    :math:`\lfloor (o \bmod 2 + u - p) / 2 \rfloor` (``UpsampleConv`` of the ResNet
+    generators): k^2/4 multiply-adds per output pixel and channel pair against k^2, a quarter.
+    The kernel's gradient is one product of the kernel's own size, so a data-parallel step
+    all-reduces that.
   * ``'down'``: :math:`\mathrm{pool}(x * K)_t = \tfrac12 \sum_{a \in \{0,1\}} \sum_u K_u
-    x_{2t+a+u-p} = \sum_i K'_i / 2 \; x_{2t+i-p}` -- a stride-2 convolution with the
-    (k+1)-tap kernel :math:`K' = K * [1, 1]` (:func:`resample_kernel`), divided by 4 in 2-D, and
-    padding ``p`` on each side (``ConvMeanPool`` of [WGAN-GP]'s and SNGAN's critics);
-  * ``'up'``: :math:`(\mathrm{up}(x) * K)_o = \sum_u K_u x_{\lfloor (o+u-p)/2 \rfloor}`; for
-    each output phase ``o mod 2`` two adjacent taps read the same input sample, which is the
-    stride-2 transposed convolution (``lax.conv_transpose``, kernel not flipped) with ``K'`` and
-    padding ``(k+1)/2`` on each side (``UpsampleConv`` of the ResNet generators).
+    x_{2t+a+u-p} = \sum_i \tfrac12 K'_i \, x_{2t+i-p}`: one stride-2 convolution with the
+    (k+1)-tap kernel :math:`K' = K * [1, 1]` (:func:`resample_kernel`; divided by 4 in 2-D) and
+    padding p (``ConvMeanPool`` of [WGAN-GP]'s and SNGAN's critics; PGGAN's code calls it "fused
+    scale"): (k+1)^2/4 multiply-adds per input pixel against k^2, 4/9 for 3x3. (A 2x2 box filter
+    and then the stride-2 convolution with K itself costs k^2/4, but its extra memory pass made
+    whole steps no faster: README "Speed".)
 
-  The (k+1)^2 taps at stride 2 cost (k+1)^2 / 4 multiply-adds per output pixel of the
-  high-resolution side against k^2: 4 / 9 for 3x3. This is the 'fused scale' of PGGAN's official
-  code (``upscale2d_conv2d``, ``conv2d_downscale2d``). The bias is added by the caller (it
-  commutes with both resamplings).
+  The bias is added by the caller (it commutes with both resamplings).
 
   Args:
     x: [N, H, W, Cin] (H, W even for ``'down'``).
-    kernel: [k, k, Cin, Cout], k odd (flax ``nn.Conv`` layout).
-    resample: ``'up'`` (x -> [N, 2H, 2W, Cout]) or ``'down'`` (-> [N, H/2, W/2, Cout]).
-    impl: ``'im2col'`` (:func:`conv2d` / :func:`conv_transpose2d`) or ``'xla'`` (``lax``).
+    kernel: [k, k', Cin, Cout], k and k' odd (flax ``nn.Conv`` layout).
+    resample: ``'up'`` (-> [N, 2H, 2W, Cout]) or ``'down'`` (-> [N, H/2, W/2, Cout]).
+    impl: ``'im2col'`` (the products by :func:`conv2d` / :func:`matmul`) or ``'xla'`` (``lax``).
     precision: passed to the products.
   """
-  kh, kw = kernel.shape[:2]
+  kh, kw, cin, cout = kernel.shape
   if resample not in RESAMPLES:
     raise ValueError(f"resample must be one of {RESAMPLES}, got {resample!r}")
   if kh % 2 == 0 or kw % 2 == 0:
     raise ValueError(f"resampled_conv2d needs an odd kernel size, got {(kh, kw)}")
   if impl not in ("im2col", "xla"):
     raise ValueError(f"impl must be 'im2col' or 'xla', got {impl!r}")
-  k2 = resample_kernel(kernel)
   if resample == "down":
     if x.shape[1] % 2 or x.shape[2] % 2:
       raise ValueError(f"resample 'down' needs an even height and width, got {x.shape[1:3]}")
     pads = (((kh - 1) // 2,) * 2, ((kw - 1) // 2,) * 2)
-    k2 = k2 * jnp.asarray(0.25, k2.dtype)
+    k2 = resample_kernel(kernel) * jnp.asarray(0.25, kernel.dtype)
     if impl == "im2col":
       return conv2d(x, k2, (2, 2), pads, precision=precision)
     return _LAX_CONV(x, k2, (2, 2), pads, dimension_numbers=_DN, precision=precision)
-  pads = (((kh + 1) // 2,) * 2, ((kw + 1) // 2,) * 2)
-  if impl == "im2col":
-    return conv_transpose2d(x, k2, (2, 2), pads, precision=precision)
-  return _LAX_CONV_TRANSPOSE(x, k2, (2, 2), pads, dimension_numbers=_DN, precision=precision)
+  n, h, w, _ = x.shape
+  km = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
+  flat = x.reshape(n * h * w, cin)
+  z = (matmul(flat, km, precision) if impl == "im2col"
+       else lax.dot_general(flat, km, (((1,), (0,)), ((), ())), precision=precision))
+  z = z.reshape(n, h, w, kh, kw, cout)
+  rows = [_phase_sum(z, 1, 3, phase) for phase in (0, 1)]            # [N, H, W, kw, Cout] each
+  y = [[_phase_sum(r, 2, 3, phase) for phase in (0, 1)] for r in rows]  # [N, H, W, Cout] each
+  y = jnp.stack([jnp.stack(r, axis=3) for r in y], axis=2)            # [N, H, 2, W, 2, Cout]
+  return y.reshape(n, 2 * h, 2 * w, cout)
+
+
+def _phase_sum(z: jax.Array, axis: int, tap_axis: int, phase: int) -> jax.Array:
+  """Output phase ``phase`` of nearest 2x upsampling then a 'SAME' convolution along ``axis``:
+  ``sum_u shift(z[tap u], d_u)`` over the taps on ``tap_axis`` (removed), ``d_u = floor((phase +
+  u - p) / 2)``, ``shift(a, d)[m] = a[m + d]`` (zero outside); taps with equal shifts are added
+  before shifting."""
+  k = z.shape[tap_axis]
+  by_shift: dict[int, jax.Array] = {}
+  for u in range(k):
+    d = (phase + u - (k - 1) // 2) // 2
+    tap = lax.index_in_dim(z, u, tap_axis, keepdims=False)
+    by_shift[d] = tap if d not in by_shift else by_shift[d] + tap
+  out = None
+  for d, a in by_shift.items():
+    if d:
+      pads = [(0, 0, 0)] * a.ndim
+      pads[axis] = (-d, d, 0)
+      a = lax.pad(a, jnp.zeros((), a.dtype), pads)
+    out = a if out is None else out + a
+  return out
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -694,8 +694,8 @@ class SNConv(_SNConvBase):
     conv_impl: ``'xla'`` (``lax`` convolutions) or ``'im2col'`` (:mod:`jaxgan.ops`, fast on CPU);
       the result is the same up to float rounding.
     resample: None, or ``'up'`` / ``'down'`` (2-D, strides 1, 'SAME'): a 2x nearest upsampling
-      of the input before the convolution / a 2x2 mean pooling of its output, computed as one
-      stride-2 convolution with the normalised kernel (:func:`jaxgan.ops.resampled_conv2d`).
+      of the input before the convolution / a 2x2 mean pooling of its output, computed with the
+      normalised kernel at the low resolution (:func:`jaxgan.ops.resampled_conv2d`).
   """
 
   @nn.compact

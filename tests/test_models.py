@@ -194,7 +194,7 @@ def test_resampled_conv_layers_equal_conv_with_the_resampling_and_share_its_vari
   variables of the plain convolution (same init, same tree) and compute ``avgpool2(conv(x))`` /
   ``conv(up(x))`` with them: values, the updated power-iteration vector ``u`` and a parameter
   gradient, for both conv_impls. float32: ~1e-6 relative is the rounding of a differently ordered
-  sum of <= 16*4 products per output (the box-summed kernel adds one rounding per tap)."""
+  sum of <= 16*4 products per output (the box-summed kernel adds a rounding per tap)."""
   x = jax.random.normal(jax.random.key(5), (2, 8, 8, 4))
   for impl in ("xla", "im2col"):
     plain = lambda: layers.conv(4, (3, 3), (1, 1), spectral_norm, "c", impl)

@@ -163,10 +163,12 @@ def test_cpu_compiler_options_leave_convolutions_to_xla_eigen_kernel(monkeypatch
   assert ops.compiler_options() is None  # the user's own setting stands
 
 
-@pytest.mark.parametrize("resample,h,w,k", [("up", 4, 3, 3), ("down", 8, 6, 3), ("down", 6, 4, 1)])
+@pytest.mark.parametrize("resample,h,w,k", [("up", 4, 3, 3), ("up", 3, 4, 5), ("down", 8, 6, 3),
+                                              ("down", 6, 4, 1)])
 def test_resampled_conv2d_equals_resample_and_conv_to_second_order(resample, h, w, k):
-  """One stride-2 convolution with the box-summed kernel equals nearest upsampling then the 'SAME'
-  convolution ('up'), or the convolution then 2x2 mean pooling ('down'), both impls, in float64:
+  """The low-resolution forms equal nearest upsampling then the 'SAME' convolution ('up': products
+  then phase sums), or the convolution then 2x2 mean pooling ('down': one stride-2 convolution with
+  the box-summed kernel), both impls, odd kernels 1 to 5, in float64:
   values, gradients and the gradient of a gradient norm (the penalty's double backward) in x and
   in the kernel. Differences are float64 rounding of sums of <= 150 O(1) terms (~1e-13); 1e-9
   leaves room for reassociation, not for a misplaced tap or a wrong pad (O(1) errors)."""

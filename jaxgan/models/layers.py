@@ -58,7 +58,7 @@ def conv(features: int, kernel_size, strides, spectral_norm: bool, name: str,
          conv_impl: str = "xla", resample: str | None = None,
          **kwargs) -> Callable[[Any, bool], Any]:
   """A convolution, spectrally normalised or not; ``resample='down'`` pools its output 2x2
-  (:class:`ResampledConv`: stride 1 'SAME' only, computed as one stride-2 convolution)."""
+  (:class:`ResampledConv`: stride 1 'SAME' only, its products at the low resolution)."""
   if spectral_norm:
     from jaxgan import spectral  # pylint: disable=import-outside-toplevel
     layer = spectral.SNConv(features, kernel_size, strides=strides, name=name,
@@ -104,8 +104,8 @@ class ResampledConv(nn.Module):
   """``nn.Conv`` (stride 1, 'SAME') with a 2x nearest-neighbour upsampling of its input
   (``resample='up'``) or a 2x2 mean pooling of its output (``'down'``): the same parameters
   (``kernel`` [kh, kw, in, features], ``bias``) and, up to float rounding, the same output as
-  ``nn.Conv`` after ``upsample`` / before ``avg_pool``, computed as one stride-2 (transposed)
-  convolution with 4/9 of the multiplications (:func:`jaxgan.ops.resampled_conv2d`)."""
+  ``nn.Conv`` after ``upsample`` / before ``avg_pool``, with a quarter / 4/9 of the
+  multiplications (all at the low resolution: :func:`jaxgan.ops.resampled_conv2d`)."""
   features: int
   kernel_size: Sequence[int]
   resample: str

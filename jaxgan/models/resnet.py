@@ -46,13 +46,14 @@ All convolutions are stride 1 with 'SAME' padding (chainer ``pad=1`` for 3x3, ``
 
 How the resampling is computed (the functions above, parameters unchanged, same outputs to float
 rounding): nearest upsampling and 2x2 mean pooling are linear and commute with a convolution's
-taps, so ``conv3x3(up(h))`` is one stride-2 transposed convolution with a 4x4 kernel and
-``avgpool2(conv3x3(h))`` one stride-2 convolution with a 4x4 kernel, both the 3x3 kernel summed
-over a 2x2 box (:func:`jaxgan.ops.resampled_conv2d`, the "fused scale" of PGGAN's code): 16 taps
-at the low resolution for 9 at the high, 4/9 of the multiplications. The 1x1 shortcuts run at the
-low resolution (``conv1x1(up(x)) = up(conv1x1(x))``, ``avgpool2(conv1x1(x)) =
-conv1x1(avgpool2(x))``). ``tests/test_models.py`` checks the blocks against the plain
-compositions; ``benchmarks/torch_reference.py`` computes them plainly, as the authors' code does.
+taps, so ``conv3x3(up(h))`` makes each product of a low-resolution pixel and a tap once and adds
+them into the four output phases (a quarter of the multiplications), and ``avgpool2(conv3x3(h))``
+is one stride-2 convolution with the 3x3 kernel summed over a 2x2 box into a 4x4 one (4/9 of them;
+:func:`jaxgan.ops.resampled_conv2d`).
+The 1x1 shortcuts run at the low resolution (``conv1x1(up(x)) = up(conv1x1(x))``,
+``avgpool2(conv1x1(x)) = conv1x1(avgpool2(x))``). ``tests/test_models.py`` checks the layers against
+the plain compositions; ``benchmarks/torch_reference.py`` computes them plainly, as the authors'
+code does.
 
 Initialisation (identical in both codes): the 3x3 convolutions of the residual branches are
 uniform with variance ``4 / (fan_in + fan_out)`` (chainer ``GlorotUniform(sqrt(2))``, tflib
@@ -143,7 +144,7 @@ class GeneratorResBlock(nn.Module):
 
     h = nn.relu(bn("bn1")(x))
     ci = self.conv_impl
-    if self.upsample:  # conv3x3(up(h)) as one stride-2 transposed convolution (module docstring)
+    if self.upsample:  # conv3x3(up(h)), its products at the low resolution (module docstring)
       h = layers.ResampledConv(self.out_channels, (3, 3), "up", ci, kernel_init=RESIDUAL_INIT,
                                name="conv1")(h)
     else:
@@ -174,7 +175,7 @@ class CriticResBlock(nn.Module):
     hidden = x.shape[-1]
     h = layers.conv(hidden, (3, 3), (1, 1), sn, "conv1", ci, kernel_init=RESIDUAL_INIT)(nn.relu(x),
                                                                                     update_stats)
-    # avgpool(conv3x3(h)) as one stride-2 convolution when downsampling (module docstring).
+    # avgpool(conv3x3(h)) as one stride-2 4x4 convolution when downsampling (module docstring).
     h = layers.conv(self.out_channels, (3, 3), (1, 1), sn, "conv2", ci, kernel_init=RESIDUAL_INIT,
                     resample="down" if self.downsample else None)(nn.relu(h), update_stats)
 
