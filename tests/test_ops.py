@@ -88,6 +88,15 @@ def test_strided_patches_and_col2im_match_lax_to_second_order(h, w, k, s, pad):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+def _to_second_order(conv, x, ker, c):
+  """conv(x, ker), the gradients of sum(sin(conv) * c) in x and ker, and the gradients of their
+  squared norm (the penalty's double backward) in x and ker."""
+  loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b)) * c)
+  g = jax.grad(loss, (0, 1))
+  gg = jax.grad(lambda a, b: sum(jnp.sum(t ** 2) for t in g(a, b)), (0, 1))
+  return (conv(x, ker), *g(x, ker), *gg(x, ker))
+
+
 @pytest.mark.parametrize("h,w,cin,cout,kh,kw,pad", [
     (7, 9, 4, 4, 3, 3, "SAME"),             # the ResNets' / PGGAN's layers: 'auto' is 'direct'
     (6, 5, 3, 3, 3, 2, ((2, 0), (1, 1))),   # kh != kw, asymmetric padding at the bounds
@@ -110,12 +119,7 @@ def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
     lax_conv = lambda a, b: lax.conv_general_dilated(a, b, (1, 1), pad, dimension_numbers=DN)
     c = jax.random.normal(jax.random.PRNGKey(seed + 2), lax_conv(x, ker).shape, jnp.float64)
 
-    def grads(conv):
-      loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b)) * c)
-      g = jax.grad(loss, (0, 1))
-      gg = jax.grad(lambda a, b: sum(jnp.sum(t ** 2) for t in g(a, b)), (0, 1))
-      return (conv(x, ker), *g(x, ker), *gg(x, ker))
-
+    grads = lambda conv: _to_second_order(conv, x, ker, c)
     want = grads(lax_conv)
     for form in ("patches", "output", "direct"):  # 'auto' is 'direct' here (asserted above)
       got = grads(lambda a, b, f=form: ops.conv2d(a, b, (1, 1), pad, form=f))
@@ -184,12 +188,7 @@ def test_resampled_conv2d_equals_resample_and_conv_to_second_order(resample, h, 
       plain = lambda a, b: ops.box_downscale(same(a, b), 2)
     c = jax.random.normal(jax.random.PRNGKey(seed + 2), plain(x, ker).shape, jnp.float64)
 
-    def grads(conv):
-      loss = lambda a, b: jnp.sum(jnp.sin(conv(a, b)) * c)
-      g = jax.grad(loss, (0, 1))
-      gg = jax.grad(lambda a, b: sum(jnp.sum(t ** 2) for t in g(a, b)), (0, 1))
-      return (conv(x, ker), *g(x, ker), *gg(x, ker))
-
+    grads = lambda conv: _to_second_order(conv, x, ker, c)
     want = grads(plain)
     for impl in ("im2col", "xla"):
       got = grads(lambda a, b, i=impl: ops.resampled_conv2d(a, b, resample, impl=i))
