@@ -58,7 +58,8 @@ import pytest
 from jaxgan import config as config_lib
 from jaxgan import losses
 from jaxgan import models as models_lib
-from jaxgan.models import layers, resnet, sngan_cnn
+from jaxgan import ops
+from jaxgan.models import dcgan, layers, resnet, sngan_cnn
 from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
 from jaxgan.models.sngan_cnn import SNGANCNNCritic, SNGANCNNGenerator
 
@@ -374,6 +375,26 @@ def test_conv_impl_im2col_equals_xla_with_the_same_parameters(model):
   np.testing.assert_allclose(s1, s0, rtol=1e-5, atol=1e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), gp1, gp0)
 
+
+def test_critic_with_winograd_layers_equals_xla(monkeypatch):
+  """A DCGAN critic whose 4x4 stride-2 layer gets conv2d's 'winograd' form under 'auto' (16x16
+  input, 16 -> 32 channels, 8x8 output) scores and differentiates as with XLA's convolutions, in
+  float32 at a shape 'auto' really picks it for (the float64 second-order test is in test_ops).
+  Tolerances: float32 rounding of reassociated sums of <= 16*32 O(1) products (~1e-6 relative)."""
+  calls = []
+  winograd = ops._conv2d_winograd
+  monkeypatch.setattr(ops, "_conv2d_winograd", lambda *a: calls.append(a[1].shape) or winograd(*a))
+  x = jax.random.uniform(jax.random.key(5), (3, 16, 16, 3), minval=-1.0, maxval=1.0)
+  out = {}
+  for impl in ("xla", "im2col"):
+    d = dcgan.DCGANCritic(image_size=16, base_channels=16, conv_impl=impl)
+    v = d.init(jax.random.key(6), x)
+    f = lambda p, d=d: jnp.sum(jnp.tanh(d.apply({"params": p}, x)))
+    out[impl] = (d.apply(v, x), jax.grad(f)(v["params"]))
+  assert calls == [(4, 4, 16, 32)] * 3  # traced by init, apply and the gradient: that layer only
+  np.testing.assert_allclose(out["im2col"][0], out["xla"][0], rtol=1e-5, atol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+               out["im2col"][1], out["xla"][1])
 
 def test_conv_impl_resolution_and_errors():
   assert layers.resolve_conv_impl("auto", "cpu") == "im2col"

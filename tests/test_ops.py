@@ -109,9 +109,10 @@ def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
   backward) in x and in the kernel. Differences are float64 rounding of sums of <= 100 O(1)
   terms (~1e-13); 1e-9 leaves room for reassociation, not for a wrong or missing tap (O(1))."""
   pads = ops._pairs(pad, (h, w), (kh, kw), (1, 1))
-  assert ops._conv2d_form((kh, kw, cin, cout), (1, 1), pads) == "direct"  # what 'auto' tests
-  assert ops._conv2d_form((kh, kw, cin, cout + 1), (1, 1), pads) == "patches"  # widening
-  assert ops._conv2d_form((kh, kw, cin, cout - 1), (1, 1), pads) == "output"  # narrowing
+  form = lambda cout: ops._conv2d_form((kh, kw, cin, cout), (1, 1), pads, (h, w))
+  assert form(cout) == "direct"  # what 'auto' tests
+  assert form(cout + 1) == "patches"  # widening
+  assert form(cout - 1) == "output"  # narrowing
   with jax.enable_x64(True):
     seed = 31 * h + 7 * kh + kw
     x = jax.random.normal(jax.random.PRNGKey(seed), (2, h, w, cin), jnp.float64)
@@ -131,6 +132,39 @@ def test_stride1_forms_match_lax_to_second_order(h, w, cin, cout, kh, kw, pad):
     _, scanned = jax.jit(lambda k: lax.scan(body, 0.0, None, length=2))(ker)
     np.testing.assert_allclose(scanned[1], want[2], rtol=1e-9, atol=1e-9)
 
+
+
+@pytest.mark.parametrize("h,w,cin,kh,kw,s,pad", [
+    (16, 18, 16, 4, 4, 2, "SAME"),          # a critic's downsampling layer: 'auto' is 'winograd'
+    (9, 7, 2, 4, 3, 2, ((1, 2), (0, 1))),   # odd sizes, kh != kw, asymmetric padding
+    (10, 11, 2, 5, 6, 2, ((2, 2), (2, 3))),  # 3 taps per axis after space-to-depth: F(2, 3)
+    (7, 9, 3, 3, 3, 1, ((1, 1), (1, 2))),   # stride 1: F(2x2, 3x3), odd output width
+    (7, 6, 2, 3, 2, 1, ((0, 2), (1, 0))),   # F(2x2, 3x2), odd output sizes
+])
+def test_winograd_form_matches_lax_to_second_order(h, w, cin, kh, kw, s, pad):
+  """conv2d's 'winograd' form (F(2x2, r x r') after space-to-depth for stride 2) against lax in
+  float64: values, gradients and the gradient of a gradient norm in x and in the kernel.
+  Transforms with 0, +-1, 1/2 entries only reassociate sums (~1e-13 here); 1e-9 leaves room for
+  that, not for a wrong coefficient or tile offset (O(1): checked by changing one entry of
+  ops._WINOGRAD and one slice offset)."""
+  cout = 3
+  pads = ops._pairs(pad, (h, w), (kh, kw), (s, s))
+  if cin >= 16:  # what 'auto' picks: the 4x4 stride-2 layers of an output >= 8x8, Cin >= 16
+    form = lambda cin, hw, k=(kh, kw), st=(s, s): ops._conv2d_form((*k, cin, cout), st, pads, hw)
+    assert form(cin, (h, w)) == "winograd"
+    assert form(cin, (h // 2, w)) == "patches"  # 4x4 outputs: the transforms cost more
+    assert form(3, (h, w)) == "patches"  # an RGB input: 3-channel products
+    assert form(cin, (h, w), (3, 3), (1, 1)) != "winograd"  # F(2x2, 3x3): compile time, README
+  with jax.enable_x64(True):
+    seed = 13 * h + 5 * w + kh + s
+    x = jax.random.normal(jax.random.PRNGKey(seed), (2, h, w, cin), jnp.float64)
+    ker = jax.random.normal(jax.random.PRNGKey(seed + 1), (kh, kw, cin, cout), jnp.float64)
+    lax_conv = lambda a, b: lax.conv_general_dilated(a, b, (s, s), pad, dimension_numbers=DN)
+    c = jax.random.normal(jax.random.PRNGKey(seed + 2), lax_conv(x, ker).shape, jnp.float64)
+    want = _to_second_order(lax_conv, x, ker, c)
+    got = _to_second_order(lambda a, b: ops.conv2d(a, b, (s, s), pad, form="winograd"), x, ker, c)
+    for name, a, b in zip(("value", "dx", "dW", "ddx", "ddW"), got, want):
+      np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=name)
 
 def _convolutions_in_ynn_fusions(hlo: str) -> int:
   """How many ``convolution`` ops of a compiled module's text lie inside YNNPACK fusions (parsed by
@@ -216,6 +250,10 @@ def test_conv2d_forms_reject_what_they_cannot_compute():
     ops.conv2d(x, k, (2, 2), form="direct")
   with pytest.raises(ValueError, match="padding within"):
     ops.conv2d(x, k, (1, 1), ((3, 0), (1, 1)), form="direct")
+  with pytest.raises(ValueError, match="'winograd' needs a 2x2 or 3x3 kernel at stride 1"):
+    ops.conv2d(x, jnp.zeros((5, 5, 2, 2)), form="winograd")
+  with pytest.raises(ValueError, match="'winograd' needs"):
+    ops.conv2d(x, k, (3, 3), form="winograd")
 
 
 def test_matmul_custom_vjp_equals_dot_to_third_order():
