@@ -15,7 +15,8 @@ For every architecture x loss x device count it compiles the step exactly as ``j
   whose result has the global batch (or twice it) as a dimension is flagged as a per-example gather.
 
 The loop is unrolled (a while loop's body would be counted once) and convolutions are XLA's
-(``conv_impl='xla'``), the settings of an accelerator. The global batch is the same on every device
+(``conv_impl='xla'``), the settings of an accelerator (``--conv-impl im2col``: jaxgan.ops', the CPU
+default). The global batch is the same on every device
 count; the ``pmap`` path is compiled on the largest device count and compared with the same
 one-device program.
 
@@ -118,7 +119,7 @@ def _tree_bytes(tree) -> int:
   return sum(int(np.prod(x.shape)) * jnp.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree))
 
 
-def case_config(arch: str, loss: str, tiny: bool, stage_batch=None):
+def case_config(arch: str, loss: str, tiny: bool, stage_batch=None, conv_impl: str = "xla"):
   """(config, sample_shape, stage, global batch) of a case."""
   if arch.startswith("pggan"):
     config = config_lib.load_config(PGGAN_CONFIG)
@@ -137,7 +138,7 @@ def case_config(arch: str, loss: str, tiny: bool, stage_batch=None):
     stage = None
   config.batch_size = batch
   config.critic_loop = "unroll"  # a while loop's body would be counted once by cost_analysis
-  config.conv_impl = "xla"
+  config.conv_impl = conv_impl
   return config, tuple(shape), stage, batch
 
 
@@ -152,9 +153,9 @@ def pggan_stages(tiny: bool) -> list[tuple[str, tuple[int, int, int]]]:
 
 
 def measure(arch: str, loss: str, devices: int, mode: str, tiny: bool = False,
-            stage_batch=None) -> dict:
+            stage_batch=None, conv_impl: str = "xla") -> dict:
   """Compiles one case as ``jaxgan train`` does and reads its cost, memory and collectives."""
-  config, shape, stage, batch = case_config(arch, loss, tiny, stage_batch)
+  config, shape, stage, batch = case_config(arch, loss, tiny, stage_batch, conv_impl)
   config.parallel, config.num_devices = mode, devices
   dp = parallel.DataParallel(config)
   g, d = models.build(config, shape, bn_axis_name=parallel.AXIS if mode == "pmap" else None)
@@ -215,7 +216,8 @@ def markdown(records: list[dict]) -> str:
   return "\n".join(lines)
 
 
-def run(archs, losses, devices, tiny=False, pmap=True, verbose=True, on_record=None) -> list[dict]:
+def run(archs, losses, devices, tiny=False, pmap=True, verbose=True, on_record=None,
+        conv_impl: str = "xla") -> list[dict]:
   """The records of every case, loss by loss (``on_record(records)`` after each: partial output)."""
   devices = [n for n in devices if n <= jax.device_count()]
   cases = []
@@ -230,7 +232,7 @@ def run(archs, losses, devices, tiny=False, pmap=True, verbose=True, on_record=N
   for arch, loss, sb in cases:
     runs = [(n, "jit") for n in devices] + ([(max(devices), "pmap")] if pmap else [])
     for n, mode in runs:
-      r = measure(arch, loss, n, mode, tiny, sb)
+      r = measure(arch, loss, n, mode, tiny, sb, conv_impl)
       records.append(r)
       if on_record:
         add_efficiency(records)
@@ -251,6 +253,9 @@ def main(argv=None) -> list[dict]:
   p.add_argument("--devices", nargs="+", type=int, default=[1, 2, 4, 8])
   p.add_argument("--tiny", action="store_true", help="small shapes (tests, smoke runs)")
   p.add_argument("--no-pmap", action="store_true", help="skip the pmap rows")
+  p.add_argument("--conv-impl", default="xla", choices=["xla", "im2col"],
+                 help="the models' convolutions: XLA's (an accelerator's default) or jaxgan.ops' "
+                      "(the CPU default)")
   p.add_argument("--json", default=None)
   p.add_argument("--markdown", default=None)
   args = p.parse_args(argv)
@@ -270,7 +275,7 @@ def main(argv=None) -> list[dict]:
           json.dump(doc, f, indent=1)
 
   records = run(args.archs, args.losses, sorted(args.devices), args.tiny, not args.no_pmap,
-                on_record=write)
+                on_record=write, conv_impl=args.conv_impl)
   print(markdown(records))
   write(records, final=True)
   return records
