@@ -37,8 +37,10 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
 Output: a table on stdout; ``--json PATH``: {"machine": ..., "matmul_flops_per_s": ..., "records":
 [one per case and framework: name, framework, arch, loss, batch_size, critic_loop, conv_impl, devices,
 median_step_s, min_step_s, max_step_s, steps_per_s, images_per_s, compile_s, lower_s, flops
-(XLA's count of that executable), flops_step (the unrolled one-device count), flops_per_s,
-frac_of_matmul, memory, torch_over_jax], "regulariser_costs": [...], "checks": [...]}.
+(XLA's count of that executable), flops_step (what the step executes: the unrolled one-device
+lowering's count), flops_per_s, frac_of_matmul, memory, torch_over_jax, matmul_floor_s (flops_step at
+the matmul rate), torch_over_matmul_floor (the best torch_over_jax with these FLOPs)],
+"regulariser_costs": [...], "checks": [...]}.
 """
 
 from __future__ import annotations
@@ -183,25 +185,28 @@ def run(args) -> dict:
           if with_torch:
             ttimes += torch_reference.time_torch(variants[0], n, warmup=0, step_obj=torch_step,
                                                  reals=torch_reals)
-        # XLA's cost analysis counts a while loop's body once (scan: 1/n_critic of the critic work)
-        # and, sharded, one device's share: the FLOP rate of every variant uses the count of the
-        # unrolled, single-device, lax.conv step (the same arithmetic), else the variant's own.
-        base_flops = None
-        for (v, dev), c in sorted(compiled.items(), key=lambda kv: (
-            kv[0][0].critic_loop != "unroll", kv[0][0].conv_impl != "xla", kv[0][1])):
-          if dev == 1 and v.critic_loop == "unroll":
-            base_flops = c.flops
-            break
+        # XLA's cost analysis of a compiled step counts a while loop's body once (scan: 1/n_critic
+        # of the critic work) and, sharded, one device's share: the FLOP rate of every variant uses
+        # what its formulation executes (common.executed_flops: the unrolled one-device step);
+        # the torch rows use the count of the first variant's.
+        executed = {v: common.executed_flops(v) for v in dict.fromkeys(v for v, _ in compiled)}
         tmed = statistics.median(ttimes) if ttimes else None
         for (v, dev), c in compiled.items():
-          rec = _record(v, "jax", dev, jtimes[(v, dev)], c, matmul, base_flops or c.flops)
+          step_flops = executed[v] or c.flops
+          rec = _record(v, "jax", dev, jtimes[(v, dev)], c, matmul, step_flops)
           rec["flops"] = c.flops  # as XLA counts this compiled executable
-          rec["flops_step"] = base_flops or c.flops  # used for flops_per_s
+          rec["flops_step"] = step_flops  # used for flops_per_s
           rec["torch_over_jax"] = tmed / rec["median_step_s"] if tmed else None
+          # The step's products at the 2048^2 matmul rate and nothing else: no formulation with
+          # these FLOPs is faster here, so PyTorch's time over it bounds PyTorch / JAX.
+          rec["matmul_floor_s"] = step_flops / matmul if (step_flops and matmul) else None
+          rec["torch_over_matmul_floor"] = (tmed / rec["matmul_floor_s"]
+                                            if (tmed and rec["matmul_floor_s"]) else None)
           records.append(rec)
           _print_row(rec)
         if ttimes:
-          rec = _record(variants[0], "torch", 1, ttimes, None, matmul, base_flops)
+          rec = _record(variants[0], "torch", 1, ttimes, None, matmul,
+                        executed.get(variants[0]))
           records.append(rec)
           _print_row(rec)
   costs = _regulariser_costs(records)
@@ -234,14 +239,15 @@ def _fmt(x, spec):
 def _print_row(r):
   print(f"  {r['name']:<44} median {r['median_step_s']:.4f} s (min {r['min_step_s']:.4f}, max "
         f"{r['max_step_s']:.4f}, n={r['steps_timed']})"
-        + (f"  torch/JAX {r['torch_over_jax']:.2f}" if r.get("torch_over_jax") else ""),
-        flush=True)
+        + (f"  torch/JAX {r['torch_over_jax']:.2f}" if r.get("torch_over_jax") else "")
+        + (f" (at the matmul rate: {r['torch_over_matmul_floor']:.2f})"
+           if r.get("torch_over_matmul_floor") else ""), flush=True)
 
 
 def _print_table(records, costs, matmul):
   print()
   hdr = (f"{'case':<46} {'median s':>9} {'min':>8} {'max':>8} {'img/s':>9} {'compile s':>9} "
-         f"{'GFLOP':>8} {'GFLOP/s':>8} {'%mm':>5} {'torch/jax':>9} {'temp MB':>8}")
+         f"{'GFLOP':>8} {'GFLOP/s':>8} {'%mm':>5} {'torch/jax':>9} {'@mm':>6} {'temp MB':>8}")
   print(hdr)
   print("-" * len(hdr))
   for r in records:
@@ -251,10 +257,13 @@ def _print_table(records, costs, matmul):
           f"{_fmt(r['flops'] and r['flops'] / 1e9, '>8.2f')} "
           f"{_fmt(r['flops_per_s'] and r['flops_per_s'] / 1e9, '>8.1f')} "
           f"{_fmt(r['frac_of_matmul'] and 100 * r['frac_of_matmul'], '>5.0f')} "
-          f"{_fmt(r.get('torch_over_jax'), '>9.2f')} {_fmt(mem and mem / 2**20, '>8.1f')}")
+          f"{_fmt(r.get('torch_over_jax'), '>9.2f')} {_fmt(r.get('torch_over_matmul_floor'), '>6.2f')} "
+          f"{_fmt(mem and mem / 2**20, '>8.1f')}")
   print(f"(matmul reference: {matmul / 1e9:.1f} GFLOP/s. GFLOP: XLA's count of each executable (a "
-        f"scan's body is counted once, a sharded step per device); GFLOP/s and %mm use the count of "
-        f"the unrolled single-device step; torch rows use it too)")
+        f"scan's body is counted once, a sharded step per device); GFLOP/s and %mm use what the "
+        f"step executes (its unrolled single-device lowering); torch rows use the first variant's "
+        f"count; @mm: torch's step over the JAX step's FLOPs at the matmul rate, the best "
+        f"torch/jax a step with these FLOPs can reach here)")
   # Ratios between forms of the same step.
   form = lambda r: (r["framework"], r["arch"], r["loss"], r["batch_size"], r["critic_loop"],
                     r["conv_impl"], r["devices"])

@@ -46,6 +46,8 @@ def test_step_throughput_quick_records(tmp_path, capsys):
     assert r["median_step_s"] > 0 and r["images_per_s"] > 0
   for r in jax_recs:
     assert r["compile_s"] > 0 and r["flops"] and r["flops"] > 0
+    # what the step executes (the unrolled lowering) at the reference rate
+    assert r["matmul_floor_s"] == pytest.approx(r["flops_step"] / doc["matmul_flops_per_s"])
   if step_throughput.HAVE_TORCH:
     assert {r["arch"] for r in recs if r["framework"] == "torch"} == {"tiny_mlp", "tiny_dcgan"}
     assert all(c["ok"] for c in doc["checks"])
