@@ -253,7 +253,7 @@ def main(argv=None) -> list[dict]:
   p.add_argument("--devices", nargs="+", type=int, default=[1, 2, 4, 8])
   p.add_argument("--tiny", action="store_true", help="small shapes (tests, smoke runs)")
   p.add_argument("--no-pmap", action="store_true", help="skip the pmap rows")
-  p.add_argument("--conv-impl", default="xla", choices=["xla", "im2col"],
+  p.add_argument("--conv-impl", default="xla", choices=["xla", "im2col", "winograd"],
                  help="the models' convolutions: XLA's (an accelerator's default) or jaxgan.ops' "
                       "(the CPU default)")
   p.add_argument("--json", default=None)

@@ -523,7 +523,7 @@ def main(argv=None):
                  help="profile several cases one after another and print a summary table")
   p.add_argument("--batch-size", type=int, default=None)
   p.add_argument("--loop", default="scan", choices=("scan", "unroll"))
-  p.add_argument("--conv-impl", default="im2col", choices=("xla", "im2col"))
+  p.add_argument("--conv-impl", default="im2col", choices=("xla", "im2col", "winograd"))
   p.add_argument("--xla-options", default="jaxgan", choices=common.XLA_OPTIONS,
                  help="compile options: jaxgan's (as the trainer) or XLA's defaults (on CPU its "
                       "convolutions then run in YNNPACK fusions, which the trace times per op)")

@@ -30,6 +30,10 @@ Commands (2 CPU cores; times in brackets are on an idle machine):
   # convolutions as slices + matmul (jaxgan/ops.py) against XLA's, on the DCGAN step
   python benchmarks/step_throughput.py --archs dcgan32 --losses wgan_gp --conv-impls xla im2col
 
+  # conv_impl='winograd' (the critics' 4x4 stride-2 layers by F(2x2, 2x2)) beside the default
+  python benchmarks/step_throughput.py --archs dcgan32 sngan_cnn32 --loops scan --conv-steps 3 \
+      --conv-impls im2col winograd
+
   # slow conv cases (DCGAN 64x64, SNGAN's CNN, the ResNet-32s) and a smoke run
   python benchmarks/step_throughput.py --slow --steps 3
   python benchmarks/step_throughput.py --quick --json /tmp/smoke.json
@@ -305,7 +309,8 @@ def parse_args(argv=None):
   p.add_argument("--mlp-batches", nargs="+", type=int, default=[256])
   p.add_argument("--conv-batches", nargs="+", type=int, default=[64])
   p.add_argument("--loops", nargs="+", default=["unroll", "scan"], choices=["unroll", "scan"])
-  p.add_argument("--conv-impls", nargs="+", default=["auto"], choices=["auto", "xla", "im2col"],
+  p.add_argument("--conv-impls", nargs="+", default=["auto"],
+                 choices=["auto", "xla", "im2col", "winograd"],
                  help="config.conv_impl of the convolutional cases ('auto': im2col on CPU, xla on GPU)")
   p.add_argument("--xla-options", nargs="+", default=["jaxgan"], choices=list(common.XLA_OPTIONS),
                  help="compile options: jaxgan's (ops.compiler_options(), as the trainer) and/or "

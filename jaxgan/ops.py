@@ -138,7 +138,8 @@ _matmul_tn.defvjp(_matmul_tn_fwd, _matmul_tn_bwd)
 
 
 def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
-           padding: Padding = "SAME", *, precision=None, form: str = "auto") -> jax.Array:
+           padding: Padding = "SAME", *, precision=None, form: str = "auto",
+           winograd: bool = False) -> jax.Array:
   """Channels-last 2-D convolution whose gradients of every order run on XLA CPU's fast paths.
 
   Args:
@@ -155,6 +156,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
       ``'winograd'`` (2 or 3 taps per axis at stride 1, 3 to 6 at stride 2): Winograd's minimal
       filtering F(2x2, r x r') (:func:`_conv2d_winograd`); ``'auto'``: :func:`_conv2d_form`.
       Same values either way (to float rounding).
+    winograd: let ``'auto'`` pick ``'winograd'`` for the 4x4 stride-2 layers where it saves
+      products (``conv_impl='winograd'``: faster steps, longer cold compiles; README "Speed").
 
   Returns:
     [N, H', W', Cout], equal to ``lax.conv_general_dilated`` with dimension numbers
@@ -167,7 +170,7 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
   if form not in CONV2D_FORMS:
     raise ValueError(f"form must be one of {CONV2D_FORMS}, got {form!r}")
   if form == "auto":
-    form = _conv2d_form(kernel.shape, (sh, sw), pads, x.shape[1:3])
+    form = _conv2d_form(kernel.shape, (sh, sw), pads, x.shape[1:3], winograd)
   elif form == "winograd":
     if not _winograd_fits((kh, kw), (sh, sw)):
       raise ValueError(f"conv2d form 'winograd' needs a 2x2 or 3x3 kernel at stride 1 or a 3x3 to "
@@ -210,13 +213,14 @@ def _winograd_fits(window: Sequence[int], strides: Sequence[int]) -> bool:
 
 
 def _conv2d_form(kernel_shape: Sequence[int], strides: Sequence[int], pads,
-                 in_hw: Sequence[int]) -> str:
+                 in_hw: Sequence[int], winograd: bool = False) -> str:
   """The formulation :func:`conv2d` uses for a layer, chosen by measuring whole train steps
-  (README "Speed"): a 4x4 stride-2 layer (the DCGAN and SNGAN critics' downsampling layers, the
-  ResNet critics' resampled ``'down'`` convolutions) with an output of at least 8x8 and Cin >= 16
-  runs Winograd's F(2x2, 2x2) after space-to-depth (``'winograd'``: 9/16 of the products; DCGAN-32
-  WGAN-GP step 3.42 -> 2.96 s; at 4x4 outputs or 3 input channels its transforms cost more than
-  they save); a stride-1 layer that narrows (Cout < Cin) multiplies before the shifts
+  (README "Speed"): with ``winograd``, a 4x4 stride-2 layer (the DCGAN and SNGAN critics'
+  downsampling layers, the ResNet critics' resampled ``'down'`` convolutions) with an output of at
+  least 8x8 and Cin >= 16 runs Winograd's F(2x2, 2x2) after space-to-depth (``'winograd'``: 9/16 of
+  the products; DCGAN-32 WGAN-GP step 3.20 -> 2.74 s, but its cold compile ~1.5-4.5 s longer, so
+  not by default; at 4x4 outputs or 3 input channels its transforms cost more than they save); a
+  stride-1 layer that narrows (Cout < Cin) multiplies before the shifts
   (``'output'``); a stride-1 layer that keeps its width (Cin == Cout: the ResNets' and PGGAN's
   3x3 layers) with padding inside the kernel runs XLA's own convolution (``'direct'``); anything
   else builds the full patches (``'patches'``: also the widening layers, where ``'direct'`` made
@@ -225,7 +229,8 @@ def _conv2d_form(kernel_shape: Sequence[int], strides: Sequence[int], pads,
   (lo_h, hi_h), (lo_w, hi_w) = pads
   ho = (in_hw[0] + lo_h + hi_h - kh) // strides[0] + 1
   wo = (in_hw[1] + lo_w + hi_w - kw) // strides[1] + 1
-  if tuple(strides) == (2, 2) and (kh, kw) == (4, 4) and min(ho, wo) >= 8 and cin >= 16:
+  if (winograd and tuple(strides) == (2, 2) and (kh, kw) == (4, 4) and min(ho, wo) >= 8
+      and cin >= 16):
     return "winograd"
   if tuple(strides) != (1, 1) or kh * kw == 1:
     return "patches"
@@ -621,19 +626,20 @@ def _is_channels_last_2d(dimension_numbers, ndim: int) -> bool:
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1,
-                         precision=None, preferred_element_type=None):
+                         precision=None, preferred_element_type=None, *, winograd: bool = False):
   """Drop-in for ``lax.conv_general_dilated`` (the ``conv_general_dilated`` field of ``nn.Conv``).
 
   Channels-last 2-D convolutions without kernel dilation or groups go through :func:`conv2d`
-  (or, with an input dilation, :func:`conv_transpose2d`); anything else falls back to
-  ``lax.conv_general_dilated`` unchanged.
+  (``winograd`` passed on; or, with an input dilation, :func:`conv_transpose2d`); anything else
+  falls back to ``lax.conv_general_dilated`` unchanged.
   """
   lhs_dilation = tuple(lhs_dilation or (1, 1))
   simple = (_is_channels_last_2d(dimension_numbers, lhs.ndim) and feature_group_count == 1
             and batch_group_count == 1 and tuple(rhs_dilation or (1, 1)) == (1, 1)
             and preferred_element_type is None)
   if simple and lhs_dilation == (1, 1):
-    return conv2d(lhs, rhs, tuple(window_strides), padding, precision=precision)
+    return conv2d(lhs, rhs, tuple(window_strides), padding, precision=precision,
+                  winograd=winograd)
   if simple and tuple(window_strides) == (1, 1) and not isinstance(padding, str):
     return conv_transpose2d(lhs, rhs, lhs_dilation, padding, precision=precision)
   return _LAX_CONV(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
@@ -700,7 +706,9 @@ def resampled_conv2d(x: jax.Array, kernel: jax.Array, resample: str, *, impl: st
     x: [N, H, W, Cin] (H, W even for ``'down'``).
     kernel: [k, k', Cin, Cout], k and k' odd (flax ``nn.Conv`` layout).
     resample: ``'up'`` (-> [N, 2H, 2W, Cout]) or ``'down'`` (-> [N, H/2, W/2, Cout]).
-    impl: ``'im2col'`` (the products by :func:`conv2d` / :func:`matmul`) or ``'xla'`` (``lax``).
+    impl: ``'im2col'`` (the products by :func:`conv2d` / :func:`matmul`), ``'winograd'`` (the
+      same, ``'down'``'s 4x4 stride-2 convolution by ``conv2d(winograd=True)``) or ``'xla'``
+      (``lax``).
     precision: passed to the products.
   """
   kh, kw, cin, cout = kernel.shape
@@ -708,20 +716,20 @@ def resampled_conv2d(x: jax.Array, kernel: jax.Array, resample: str, *, impl: st
     raise ValueError(f"resample must be one of {RESAMPLES}, got {resample!r}")
   if kh % 2 == 0 or kw % 2 == 0:
     raise ValueError(f"resampled_conv2d needs an odd kernel size, got {(kh, kw)}")
-  if impl not in ("im2col", "xla"):
-    raise ValueError(f"impl must be 'im2col' or 'xla', got {impl!r}")
+  if impl not in ("im2col", "winograd", "xla"):
+    raise ValueError(f"impl must be 'im2col', 'winograd' or 'xla', got {impl!r}")
   if resample == "down":
     if x.shape[1] % 2 or x.shape[2] % 2:
       raise ValueError(f"resample 'down' needs an even height and width, got {x.shape[1:3]}")
     pads = (((kh - 1) // 2,) * 2, ((kw - 1) // 2,) * 2)
     k2 = resample_kernel(kernel) * jnp.asarray(0.25, kernel.dtype)
-    if impl == "im2col":
-      return conv2d(x, k2, (2, 2), pads, precision=precision)
+    if impl != "xla":
+      return conv2d(x, k2, (2, 2), pads, precision=precision, winograd=impl == "winograd")
     return _LAX_CONV(x, k2, (2, 2), pads, dimension_numbers=_DN, precision=precision)
   n, h, w, _ = x.shape
   km = kernel.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
   flat = x.reshape(n * h * w, cin)
-  z = (matmul(flat, km, precision) if impl == "im2col"
+  z = (matmul(flat, km, precision) if impl != "xla"
        else lax.dot_general(flat, km, (((1,), (0,)), ((), ())), precision=precision))
   z = z.reshape(n, h, w, kh, kw, cout)
   rows = [_phase_sum(z, 1, 3, phase) for phase in (0, 1)]            # [N, H, W, kw, Cout] each

@@ -177,17 +177,20 @@ def _conv_dimension_numbers(num_spatial: int) -> lax.ConvDimensionNumbers:
 
 
 def _apply_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], padding: Any,
-                transpose: bool, precision: Any = None, im2col: bool = False) -> jax.Array:
+                transpose: bool, precision: Any = None, im2col: bool = False,
+                winograd: bool = False) -> jax.Array:
   """Batched channels-last convolution (``nn.Conv``) or transposed convolution (``nn.ConvTranspose``).
 
   ``x`` is [N, *spatial, in] and ``kernel`` [*kernel_size, in, out], the flax layouts; the transposed
   convolution is ``lax.conv_transpose`` with ``transpose_kernel=False``, exactly as in
   ``nn.ConvTranspose``. ``im2col``: computed by :mod:`jaxgan.ops` (2-D only; other ranks fall
-  back to XLA's convolutions), same result up to float rounding.
+  back to XLA's convolutions), same result up to float rounding; ``winograd`` (with ``im2col``):
+  :func:`jaxgan.ops.conv2d`'s ``winograd``.
   """
   if im2col:
     from jaxgan import ops  # pylint: disable=import-outside-toplevel
-    conv_transpose, conv_general_dilated = ops.conv_transpose, ops.conv_general_dilated
+    conv_transpose = ops.conv_transpose
+    conv_general_dilated = functools.partial(ops.conv_general_dilated, winograd=winograd)
   else:
     conv_transpose, conv_general_dilated = lax.conv_transpose, lax.conv_general_dilated
   if transpose:
@@ -623,7 +626,7 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
   bias_init: Initializer = nn.initializers.zeros_init()
   num_iters: int = 1
   eps: float = 1e-12
-  conv_impl: str = "xla"  # 'xla' or 'im2col' (jaxgan.ops); how, not what, it computes
+  conv_impl: str = "xla"  # 'xla', 'im2col' or 'winograd' (jaxgan.ops); how, not what, it computes
   resample: str | None = None  # SNConv only: 'up' / 'down' (jaxgan.ops.resampled_conv2d)
 
   _transpose = False
@@ -653,11 +656,11 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
     bias = (self.param("bias", self.bias_init, (self.features,), self.param_dtype)
             if self.use_bias else None)
     x, kernel, bias = flax_dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-    if self.conv_impl not in ("xla", "im2col"):
-      raise ValueError(f"conv_impl must be 'xla' or 'im2col', got {self.conv_impl!r}.")
+    if self.conv_impl not in ("xla", "im2col", "winograd"):
+      raise ValueError(f"conv_impl must be 'xla', 'im2col' or 'winograd', got {self.conv_impl!r}.")
     if self.resample is None:
       y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision,
-                      im2col=self.conv_impl == "im2col")
+                      im2col=self.conv_impl != "xla", winograd=self.conv_impl == "winograd")
     else:
       if self._transpose or nd != 2 or strides != (1, 1) or self.padding != "SAME":
         raise ValueError(f"resample needs a 2-D SNConv with strides 1 and 'SAME' padding, got "
@@ -691,8 +694,9 @@ class SNConv(_SNConvBase):
     padding: see above.
     use_bias, dtype, param_dtype, precision, kernel_init, bias_init, num_iters, eps: as
       :class:`SNDense`.
-    conv_impl: ``'xla'`` (``lax`` convolutions) or ``'im2col'`` (:mod:`jaxgan.ops`, fast on CPU);
-      the result is the same up to float rounding.
+    conv_impl: ``'xla'`` (``lax`` convolutions), ``'im2col'`` (:mod:`jaxgan.ops`, fast on CPU)
+      or ``'winograd'`` (the same with Winograd's F(2x2, 2x2) for 4x4 stride-2 layers); the result
+      is the same up to float rounding.
     resample: None, or ``'up'`` / ``'down'`` (2-D, strides 1, 'SAME'): a 2x nearest upsampling
       of the input before the convolution / a 2x2 mean pooling of its output, computed with the
       normalised kernel at the low resolution (:func:`jaxgan.ops.resampled_conv2d`).

@@ -377,24 +377,56 @@ def test_conv_impl_im2col_equals_xla_with_the_same_parameters(model):
 
 
 def test_critic_with_winograd_layers_equals_xla(monkeypatch):
-  """A DCGAN critic whose 4x4 stride-2 layer gets conv2d's 'winograd' form under 'auto' (16x16
-  input, 16 -> 32 channels, 8x8 output) scores and differentiates as with XLA's convolutions, in
-  float32 at a shape 'auto' really picks it for (the float64 second-order test is in test_ops).
+  """conv_impl='winograd': a DCGAN critic whose 4x4 stride-2 layer gets conv2d's 'winograd' form
+  (16x16 input, 16 -> 32 channels, 8x8 output) scores and differentiates as with XLA's
+  convolutions, in float32 at a shape the policy really picks it for (the float64 second-order
+  test is in test_ops); conv_impl='im2col' (the CPU default) never calls it.
   Tolerances: float32 rounding of reassociated sums of <= 16*32 O(1) products (~1e-6 relative)."""
   calls = []
   winograd = ops._conv2d_winograd
   monkeypatch.setattr(ops, "_conv2d_winograd", lambda *a: calls.append(a[1].shape) or winograd(*a))
   x = jax.random.uniform(jax.random.key(5), (3, 16, 16, 3), minval=-1.0, maxval=1.0)
   out = {}
-  for impl in ("xla", "im2col"):
+  for impl in ("im2col", "xla", "winograd"):
     d = dcgan.DCGANCritic(image_size=16, base_channels=16, conv_impl=impl)
     v = d.init(jax.random.key(6), x)
     f = lambda p, d=d: jnp.sum(jnp.tanh(d.apply({"params": p}, x)))
     out[impl] = (d.apply(v, x), jax.grad(f)(v["params"]))
+    if impl == "im2col":
+      assert not calls
   assert calls == [(4, 4, 16, 32)] * 3  # traced by init, apply and the gradient: that layer only
-  np.testing.assert_allclose(out["im2col"][0], out["xla"][0], rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(out["winograd"][0], out["xla"][0], rtol=1e-5, atol=1e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
-               out["im2col"][1], out["xla"][1])
+               out["winograd"][1], out["xla"][1])
+
+@pytest.mark.parametrize("spectral_norm,resample", [(True, None), (False, "down"), (True, "down")])
+def test_winograd_conv_impl_reaches_every_conv_layer_kind(monkeypatch, spectral_norm, resample):
+  """conv_impl='winograd' through layers.conv: a spectrally normalised 4x4 stride-2 layer (SNGAN's
+  CNN critic) and a 3x3 'down' layer (the ResNet critics', a 4x4 stride-2 convolution at the low
+  resolution), plain and normalised, call the Winograd form once and equal conv_impl='xla' with the
+  same variables (float32 rounding of reassociated sums: 1e-5)."""
+  calls = []
+  winograd = ops._conv2d_winograd
+  monkeypatch.setattr(ops, "_conv2d_winograd", lambda *a: calls.append(a[1].shape) or winograd(*a))
+  x = jax.random.normal(jax.random.key(7), (2, 16, 16, 16))
+  kernel, strides = ((3, 3), (1, 1)) if resample else ((4, 4), (2, 2))
+
+  class Layer(nn.Module):
+    impl: str
+
+    @nn.compact
+    def __call__(self, h):
+      return layers.conv(8, kernel, strides, spectral_norm, "c", conv_impl=self.impl,
+                         resample=resample)(h, False)
+
+  v = Layer("xla").init(jax.random.key(8), x)
+  want = Layer("xla").apply(v, x)
+  assert not calls
+  got = Layer("winograd").apply(v, x)
+  assert calls == [(4, 4, 16, 8)]
+  assert got.shape == (2, 8, 8, 8)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
 
 def test_conv_impl_resolution_and_errors():
   assert layers.resolve_conv_impl("auto", "cpu") == "im2col"
@@ -402,7 +434,9 @@ def test_conv_impl_resolution_and_errors():
   assert layers.resolve_conv_impl("auto", "tpu") == "xla"
   assert layers.resolve_conv_impl("xla", "cpu") == "xla"
   assert layers.resolve_conv_impl("im2col", "gpu") == "im2col"
-  with pytest.raises(ValueError, match="conv_impl must be one of auto, xla, im2col; got 'cudnn'"):
+  assert layers.resolve_conv_impl("winograd", "cpu") == "winograd"
+  with pytest.raises(ValueError,
+                     match="conv_impl must be one of auto, xla, im2col, winograd; got 'cudnn'"):
     layers.resolve_conv_impl("cudnn")
   c = config_lib.base_config()
   c.conv_impl = "fast"

@@ -149,9 +149,11 @@ def test_winograd_form_matches_lax_to_second_order(h, w, cin, kh, kw, s, pad):
   ops._WINOGRAD and one slice offset)."""
   cout = 3
   pads = ops._pairs(pad, (h, w), (kh, kw), (s, s))
-  if cin >= 16:  # what 'auto' picks: the 4x4 stride-2 layers of an output >= 8x8, Cin >= 16
-    form = lambda cin, hw, k=(kh, kw), st=(s, s): ops._conv2d_form((*k, cin, cout), st, pads, hw)
+  if cin >= 16:  # what 'auto' picks with winograd: 4x4 stride-2 layers, output >= 8x8, Cin >= 16
+    form = lambda cin, hw, k=(kh, kw), st=(s, s): ops._conv2d_form((*k, cin, cout), st, pads, hw,
+                                                                  winograd=True)
     assert form(cin, (h, w)) == "winograd"
+    assert ops._conv2d_form((kh, kw, cin, cout), (s, s), pads, (h, w)) == "patches"  # default
     assert form(cin, (h // 2, w)) == "patches"  # 4x4 outputs: the transforms cost more
     assert form(3, (h, w)) == "patches"  # an RGB input: 3-channel products
     assert form(cin, (h, w), (3, 3), (1, 1)) != "winograd"  # F(2x2, 3x3): compile time, README

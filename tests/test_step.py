@@ -262,10 +262,11 @@ def test_scaling_efficiency_of_the_sharded_step(arch, tmp_path):
 
 
 def test_winograd_layers_keep_the_collective_budget_of_the_im2col_step():
-  """The CPU path (conv_impl='im2col') of a DCGAN WGAN-GP step whose 16 -> 32 4x4 stride-2 layer
-  gets conv2d's 'winograd' form, on 8 devices: its all-reduces are those of the same step with that
-  layer in the 'patches' form, within the budget. (Outside the step's shard_map, XLA's partitioner
-  would all-reduce each of the 9 transformed-domain kernel gradients: 2.25x that kernel's bytes.)"""
+  """conv_impl='winograd' on 8 devices: a DCGAN WGAN-GP step whose 16 -> 32 4x4 stride-2 layer
+  runs conv2d's 'winograd' form all-reduces exactly what the same step with conv_impl='im2col'
+  (that layer's patches) does, within the budget. (Outside the critic's shard_map, XLA's
+  partitioner would all-reduce each of the 9 transformed-domain kernel gradients: 2.25x that
+  kernel's bytes.)"""
   script = textwrap.dedent("""
       import json, sys
       sys.path.insert(0, "benchmarks")
@@ -278,14 +279,12 @@ def test_winograd_layers_keep_the_collective_budget_of_the_im2col_step():
         config.n_critic = 1
         return (config, *rest)
       scaling.case_config = one_critic_update
-      form, winograd, out = ops._conv2d_form, ops._conv2d_winograd, {}
-      for name in ("winograd", "patches"):
+      winograd, out = ops._conv2d_winograd, {}
+      for impl in ("winograd", "im2col"):
         calls = []
         ops._conv2d_winograd = lambda *a: calls.append(a[1].shape) or winograd(*a)
-        if name == "patches":
-          ops._conv2d_form = lambda *a: "patches" if form(*a) == "winograd" else form(*a)
-        r = scaling.measure("dcgan32", "wgan_gp", 8, "jit", tiny=True, conv_impl="im2col")
-        out[name] = {"calls": len(calls), "collectives": r["collectives"],
+        r = scaling.measure("dcgan32", "wgan_gp", 8, "jit", tiny=True, conv_impl=impl)
+        out[impl] = {"calls": len(calls), "collectives": r["collectives"],
                      "bytes": r["collective_bytes"], "budget": r["budget_bytes"]}
       print(json.dumps(out))
   """)
@@ -295,9 +294,9 @@ def test_winograd_layers_keep_the_collective_budget_of_the_im2col_step():
                        timeout=900, cwd=ROOT)
   assert res.returncode == 0, res.stderr[-3000:]
   out = json.loads(res.stdout.strip().splitlines()[-1])
-  assert out["winograd"]["calls"] > 0 and out["patches"]["calls"] == 0, out
+  assert out["winograd"]["calls"] > 0 and out["im2col"]["calls"] == 0, out
   assert set(out["winograd"]["collectives"]) == {"all-reduce"}, out
-  assert out["winograd"]["bytes"] == out["patches"]["bytes"], out
+  assert out["winograd"]["bytes"] == out["im2col"]["bytes"], out
   assert out["winograd"]["bytes"] <= 1.1 * out["winograd"]["budget"] + 1024, out
 
 
