@@ -177,20 +177,20 @@ def _conv_dimension_numbers(num_spatial: int) -> lax.ConvDimensionNumbers:
 
 
 def _apply_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], padding: Any,
-                transpose: bool, precision: Any = None, im2col: bool = False,
-                winograd: bool = False) -> jax.Array:
+                transpose: bool, precision: Any = None, conv_impl: str = "xla") -> jax.Array:
   """Batched channels-last convolution (``nn.Conv``) or transposed convolution (``nn.ConvTranspose``).
 
   ``x`` is [N, *spatial, in] and ``kernel`` [*kernel_size, in, out], the flax layouts; the transposed
   convolution is ``lax.conv_transpose`` with ``transpose_kernel=False``, exactly as in
-  ``nn.ConvTranspose``. ``im2col``: computed by :mod:`jaxgan.ops` (2-D only; other ranks fall
-  back to XLA's convolutions), same result up to float rounding; ``winograd`` (with ``im2col``):
-  :func:`jaxgan.ops.conv2d`'s ``winograd``.
+  ``nn.ConvTranspose``. ``conv_impl`` ``'im2col'`` / ``'winograd'``: computed by :mod:`jaxgan.ops`
+  (2-D only; other ranks fall back to XLA's convolutions; ``'winograd'``:
+  :func:`jaxgan.ops.conv2d`'s ``winograd``), same result up to float rounding.
   """
-  if im2col:
+  if conv_impl != "xla":
     from jaxgan import ops  # pylint: disable=import-outside-toplevel
     conv_transpose = ops.conv_transpose
-    conv_general_dilated = functools.partial(ops.conv_general_dilated, winograd=winograd)
+    conv_general_dilated = functools.partial(ops.conv_general_dilated,
+                                             winograd=conv_impl == "winograd")
   else:
     conv_transpose, conv_general_dilated = lax.conv_transpose, lax.conv_general_dilated
   if transpose:
@@ -660,7 +660,7 @@ class _SNConvBase(_SpectralNormMixin, nn.Module):
       raise ValueError(f"conv_impl must be 'xla', 'im2col' or 'winograd', got {self.conv_impl!r}.")
     if self.resample is None:
       y = _apply_conv(x, kernel, strides, padding, self._transpose, self.precision,
-                      im2col=self.conv_impl != "xla", winograd=self.conv_impl == "winograd")
+                      conv_impl=self.conv_impl)
     else:
       if self._transpose or nd != 2 or strides != (1, 1) or self.padding != "SAME":
         raise ValueError(f"resample needs a 2-D SNConv with strides 1 and 'SAME' padding, got "
