@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgan import state as state_lib
 from jaxgan.models import progressive as pg
 
 B, SIZE, C, LATENT = 4, 16, 3, 16
@@ -206,8 +207,9 @@ def test_init_builds_every_layer_with_the_same_values_at_every_stage(z):
   # name, so the values cannot depend on which layers the init call's stage uses.
   key = jax.random.key(0, impl="rbg")
   for model, inputs in ((G, (z, z, z)), (D, tuple(_images(s) for s in range(3)))):
-    first = model.init(key, inputs[0], stage=0)["params"]
-    chex.assert_trees_all_equal(model.init(key, inputs[2], stage=2)["params"], first)
+    first = state_lib.init_variables(model, key, inputs[0], stage=0)["params"]
+    chex.assert_trees_all_equal(
+        state_lib.init_variables(model, key, inputs[2], stage=2)["params"], first)
     for leaves in first.values():
       np.testing.assert_array_equal(leaves["bias"], 0.0)
     kernels = np.concatenate([np.ravel(v["kernel"]) for v in first.values()])

@@ -261,6 +261,7 @@ def test_scaling_efficiency_of_the_sharded_step(arch, tmp_path):
     assert not r["per_example_gathers"], r
 
 
+@pytest.mark.e2e  # a subprocess compiling two 8-device steps (~25 s): CI runs it after the suite
 def test_winograd_layers_keep_the_collective_budget_of_the_im2col_step():
   """conv_impl='winograd' on 8 devices: a DCGAN WGAN-GP step whose 16 -> 32 4x4 stride-2 layer
   runs conv2d's 'winograd' form all-reduces exactly what the same step with conv_impl='im2col'
