@@ -94,8 +94,10 @@ def _run_once(fn, *args):
   unrolled threefry of every initializer) and 2 s unoptimized. It runs once; its values differ
   from eager init in float32 rounding only.
   """
+  if isinstance(jnp.zeros(()), jax.core.Tracer):  # inside a trace (jax.eval_shape): no compile
+    return fn(*args)
   options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
-  return jax.jit(fn).lower(*args).compile(compiler_options=options)(*args)
+  return jax.jit(fn, compiler_options=options)(*args)
 
 
 def _fresh_state(config, generator, critic, g_tx, d_tx, sample_shape) -> GANState:

@@ -498,3 +498,20 @@ def test_box_downscale_is_block_mean_on_numpy_and_jax():
 def test_power_of_two_exponent(n, k):
   from jaxgan import ops  # pylint: disable=import-outside-toplevel
   assert ops.power_of_two_exponent(n) == k
+
+
+def test_init_variables_equals_module_init_and_stays_abstract_under_eval_shape(monkeypatch):
+  """state.init_variables (one program, compiled unoptimized on CPU) gives module.init's variables
+  -- the same random draws, float32 rounding apart (~1e-7 relative: the power iteration's norms
+  and the initializers' scalings, fused differently) -- and under jax.eval_shape (how the
+  benchmarks and the sharded step take the abstract state) it only traces: nothing is jitted."""
+  critic = SNGANCNNCritic(base_channels=4)
+  x = jax.random.normal(jax.random.key(9), (2, 32, 32, 3))
+  want = critic.init(jax.random.key(10), x, update_stats=False)
+  got = state_lib.init_variables(critic, jax.random.key(10), x, update_stats=False)
+  assert jax.tree.structure(got) == jax.tree.structure(want)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+  monkeypatch.setattr(state_lib.jax, "jit", lambda *a, **k: pytest.fail("compiled under a trace"))
+  shapes = jax.eval_shape(lambda: state_lib.init_variables(critic, jax.random.key(10), x,
+                                                           update_stats=False))
+  assert jax.tree.map(lambda s: s.shape, shapes) == jax.tree.map(jnp.shape, want)
