@@ -127,6 +127,16 @@ def test_step_profile_counts_each_op_and_prices_it():
   assert len(dots) == 1 and dots[0][1] == 2 * 3, totals  # 2 calls x 3 iterations
   info = step_profile.classify(dots[0][0], instrs, comps)
   assert info["flops"] == 2.0 * m * k * n
+  # The dot's signature, enough to run the same product alone (the per-shape ceiling): [m, k] @
+  # [k, n] contracting lhs 1 with rhs 0, no batch axes; its standalone time is a real run of it.
+  (sig,) = info["dots"]
+  assert sig == ((m, k), (k, n), "f32", ((1,), (0,), (), ())), sig
+  assert 0 < step_profile.standalone_dot_s(sig) < 1.0
+  batched = step_profile._dot_signature(  # pylint: disable=protected-access
+      {"operands": ["a", "b"], "rest": "%a, %b), lhs_batch_dims={0}, lhs_contracting_dims={2}, "
+       "rhs_batch_dims={0}, rhs_contracting_dims={1}"},
+      {"a": {"shape": "f32[9,64,32]{2,1,0}"}, "b": {"shape": "f32[9,32,16]{2,1,0}"}})
+  assert batched == ((9, 64, 32), (9, 32, 16), "f32", ((2,), (1,), (0,), (0,)))
   # The penalty's passes, named from JAX's op_name nesting.
   name = "jit(train_step)/while/body/closed_call/transpose(jvp(transpose(jvp(jvp(DCGANCritic)))))"
   assert step_profile.pass_and_layer(name + "/down1/dot_general") == ("T(jvp(T(jvp(jvp))))",
