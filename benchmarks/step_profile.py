@@ -31,7 +31,9 @@ step is also compiled alone (same shapes and dimension numbers, row-major operan
 options) and timed, and the step's dots are priced at those standalone rates too ("at their
 shapes"). A dot that runs in the step as fast as alone is at the library's ceiling for its shape;
 the ratio at these ceilings is what a formulation with the same products could reach without a
-faster matmul library for those shapes.
+faster matmul library for those shapes. (Alone, a dot has both cores; in the step, independent ops
+also overlap on them -- the ops' times sum to more than the wall -- so a step's dots can beat
+their standalone times, and then the step is past this ceiling.)
 The pass of each op (forward, backward, the penalty's double backward) and its layer come from the
 op's ``op_name`` metadata (``jvp``/``transpose`` nesting and the flax module path).
 
@@ -176,25 +178,48 @@ _JNP_DTYPES = {"f32": jnp.float32, "bf16": jnp.bfloat16, "f16": jnp.float16, "f6
 
 
 @functools.cache
-def standalone_dot_s(signature: tuple, reps: int = 5) -> float:
-  """Median wall time of the dot of ``signature`` alone: one jitted ``lax.dot_general`` of
-  row-major random operands, compiled with jaxgan's options -- the rate the matmul library gives
-  that shape on this machine, whatever surrounds it in a step. (The step's operands may have
-  another layout; this is the row-major one.)"""
+def standalone_dot_s(signature: tuple, reps: int = 3) -> float:
+  """Seconds per product of the dot of ``signature`` alone: a jitted loop of ``lax.dot_general``
+  calls on random row-major operands (each call's right operand plus a zero from the last result,
+  so none can be hoisted), compiled with jaxgan's options, timed at n (>= 9) and at 1 iterations:
+  the difference / (n - 1) is free of dispatch and of the first touch of a fresh output buffer (a step reuses
+  its buffers). The rate the matmul library gives that shape on this machine."""
   lhs, rhs, dtype, (lc, rc, lb, rb) = signature
   rng = np.random.default_rng(0)
   dt = _JNP_DTYPES.get(dtype, jnp.float32)
   a = jnp.asarray(rng.standard_normal(lhs), dt)
   b = jnp.asarray(rng.standard_normal(rhs), dt)
-  f = jax.jit(lambda x, y: jax.lax.dot_general(x, y, ((lc, rc), (lb, rb)))).lower(a, b).compile(
-      compiler_options=common.ops.compiler_options())
-  f(a, b).block_until_ready()
-  times = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
+
+  def loop(n):
+    def run(x, y):
+      def body(_, c):  # c is 0 from the last product: the next one depends on it
+        return (jax.lax.dot_general(x, y + c, ((lc, rc), (lb, rb))).reshape(-1)[0] * 0).astype(dt)
+      return jax.lax.fori_loop(0, n, body, jnp.zeros((), dt))
+    return jax.jit(run).lower(a, b).compile(compiler_options=common.ops.compiler_options())
+
+  def timed(f):
     f(a, b).block_until_ready()
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
+    times = []
+    for _ in range(reps):
+      t0 = time.perf_counter()
+      f(a, b).block_until_ready()
+      times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+  # Enough products for ~20 ms at 200 GFLOP/s (9 at least): a tiny dot's time is otherwise noise.
+  out = 1
+  for i, d in enumerate(lhs):
+    if i not in lc:
+      out *= d
+  for i, d in enumerate(rhs):
+    if i not in rc and i not in rb:
+      out *= d
+  k = 1
+  for i in lc:
+    k *= lhs[i]
+  n = int(min(max(9, 0.02 * 2e11 / (2.0 * out * k)), 10_000))
+  many_s, one_s = timed(loop(n)), timed(loop(1))
+  return (many_s - one_s) / (n - 1) if many_s > one_s else many_s / n
 
 
 def classify(name: str, instrs: dict, comps: dict) -> dict:
