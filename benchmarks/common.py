@@ -198,17 +198,23 @@ def time_steps(c: Compiled, steps: int, warmup: int = 1) -> list[float]:
   return times
 
 
+def median_seconds(fn, reps: int) -> float:
+  """Median wall time of ``fn()`` (which blocks until its result is ready) over ``reps`` calls,
+  after one warm-up call."""
+  fn()
+  times = []
+  for _ in range(reps):
+    t0 = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times)
+
+
 def matmul_flops_per_s(n: int = 2048, reps: int = 10) -> float:
   """Median FLOP/s of a jitted n x n float32 matmul (2 n^3 FLOP), the machine's reference rate."""
   a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
   f = jax.jit(lambda x, y: x @ y)
-  f(a, a).block_until_ready()
-  times = []
-  for _ in range(reps):
-    t0 = time.perf_counter()
-    f(a, a).block_until_ready()
-    times.append(time.perf_counter() - t0)
-  return 2.0 * n ** 3 / statistics.median(times)
+  return 2.0 * n ** 3 / median_seconds(lambda: f(a, a).block_until_ready(), reps)
 
 
 def write_json(path: str, doc: dict) -> None:

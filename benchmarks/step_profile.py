@@ -198,13 +198,7 @@ def standalone_dot_s(signature: tuple, reps: int = 3) -> float:
     return jax.jit(run).lower(a, b).compile(compiler_options=common.ops.compiler_options())
 
   def timed(f):
-    f(a, b).block_until_ready()
-    times = []
-    for _ in range(reps):
-      t0 = time.perf_counter()
-      f(a, b).block_until_ready()
-      times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return common.median_seconds(lambda: f(a, b).block_until_ready(), reps)
 
   # Enough products for ~20 ms at 200 GFLOP/s (9 at least): a tiny dot's time is otherwise noise.
   out = 1
