@@ -59,6 +59,7 @@ import functools
 import glob
 import gzip
 import json
+import math
 import os
 import re
 import shutil
@@ -201,17 +202,9 @@ def standalone_dot_s(signature: tuple, reps: int = 3) -> float:
     return common.median_seconds(lambda: f(a, b).block_until_ready(), reps)
 
   # Enough products for ~20 ms at 200 GFLOP/s (9 at least): a tiny dot's time is otherwise noise.
-  out = 1
-  for i, d in enumerate(lhs):
-    if i not in lc:
-      out *= d
-  for i, d in enumerate(rhs):
-    if i not in rc and i not in rb:
-      out *= d
-  k = 1
-  for i in lc:
-    k *= lhs[i]
-  n = int(min(max(9, 0.02 * 2e11 / (2.0 * out * k)), 10_000))
+  # FLOPs = 2 * (every lhs axis: the batch, free and contracted ones) * (rhs's free axes).
+  flops = 2.0 * math.prod(lhs) * math.prod(d for i, d in enumerate(rhs) if i not in rc + rb)
+  n = int(min(max(9, 0.02 * 2e11 / flops), 10_000))
   many_s, one_s = timed(loop(n)), timed(loop(1))
   return (many_s - one_s) / (n - 1) if many_s > one_s else many_s / n
 
@@ -524,10 +517,11 @@ def profile_case(case: common.Case, steps: int, top: int, torch: bool) -> dict:
         f"rate {mm_flops / mm:.3f} s = {mm_flops / mm / wall:.0%} of the step")
   print(f"[profile] at both ceilings (matmuls at the matmul rate, the rest at the memory bandwidth) "
         f"the step would take {floor_sum:.3f} s = {floor_sum / wall:.0%} of its time")
-  print(f"[profile] the step's dots take {dot_s:.3f} s; the same dots alone, each compiled and "
-        f"timed at its own shape, {dot_alone_s:.3f} s ({dot_s / dot_alone_s:.2f}x); with them at "
-        f"those rates and the rest at the memory bandwidth the step would take "
-        f"{shape_floor_sum:.3f} s = {shape_floor_sum / wall:.0%} of its time")
+  if dot_ops:
+    print(f"[profile] the step's dots take {dot_s:.3f} s; the same dots alone, each compiled and "
+          f"timed at its own shape, {dot_alone_s:.3f} s ({dot_s / dot_alone_s:.2f}x); with them "
+          f"at those rates and the rest at the memory bandwidth the step would take "
+          f"{shape_floor_sum:.3f} s = {shape_floor_sum / wall:.0%} of its time")
   _table("JAX by category", _by(jx["ops"], "category"), total)
   _table("JAX by pass", _by(jx["ops"], "pass"), total)
   _table("JAX by layer", dict(list(_by(jx["ops"], "layer").items())[:top]), total)
