@@ -1,4 +1,4 @@
-"""Convolutions as shifted slices + one matrix product ("im2col"), for XLA's CPU backend.
+"""Convolutions as patches (im2col) + one matrix product, for XLA's CPU backend.
 
 Selected by ``config.conv_impl`` ('im2col'; 'auto' picks it on CPU): every model layer then computes
 its convolutions here, with the parameters and results of ``lax`` (``jaxgan.models.layers``).
@@ -7,10 +7,11 @@ XLA's CPU backend runs a convolution fast only in the canonical form ``b01f_01io
 weight-gradient convolutions of a backward pass (``01fb_o01i->f01b``, batch as the contracted
 dimension) run at ~11 GFLOP/s on 2 cores (forward: ~110), and inside a rolled ``lax.scan`` several
 more keep non-canonical dimension labels (jax#12868); the gradient penalty's double backward
-multiplies them. Written as ``kh * kw`` strided slices of the padded input stacked on the channel
-axis and one matrix product with the reshaped kernel, a convolution becomes a matmul (XLA CPU's
-fast path) plus memory moves, and so do its gradients of every order: the transpose of a slice is a
-pad, of a concatenation a slice, of a ``dot`` a ``dot``. The product is :func:`matmul`, whose
+multiplies them. Written as the patches of the padded input (every output pixel's ``kh x kw``
+window on the channel axis: one gather, :func:`_patches`) and one matrix product with the reshaped
+kernel, a convolution becomes a matmul (XLA CPU's fast path) plus memory moves, and so do its
+gradients of every order: the transpose of the patches is a sum of shifted pads (:func:`_col2im`),
+whose transpose is the patches again, and of a ``dot`` a ``dot``. The product is :func:`matmul`, whose
 custom VJP keeps the weight gradient in the layout XLA runs fast. Measured on 2 CPU cores, DCGAN
 32x32 WGAN-GP step at batch 64: see README "Speed" (benchmarks/step_throughput.py). The price is
 memory: the im2col buffers (kh * kw times the input of each layer).
@@ -148,8 +149,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
     strides: (sh, sw).
     padding: 'SAME', 'VALID' or ((lo, hi), (lo, hi)); negative values crop.
     precision: passed to the ``dot``.
-    form: ``'patches'``: every tap's strided slice stacked on the channel axis, one matmul
-      ``[N*H'*W', kh*kw*Cin] @ [kh*kw*Cin, Cout]``; ``'output'`` (stride 1): one matmul to
+    form: ``'patches'``: every output pixel's window gathered on the channel axis
+      (:func:`_patches`), one matmul ``[N*H'*W', kh*kw*Cin] @ [kh*kw*Cin, Cout]``; ``'output'`` (stride 1): one matmul to
       ``kh*kw*Cout`` channels, then a shift-add of every tap (:func:`_conv2d_output_side`);
       ``'direct'`` (stride 1, padding within [0, k-1]): XLA's convolution forward and for the
       input gradient, the weight gradient as one matmul (:func:`_conv2d_direct`);
@@ -193,16 +194,95 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
   if kh == 1 and kw == 1:
     cols = x[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :]
   else:
-    cols = jnp.concatenate(
-        [lax.slice(x, (0, i, j, 0), (n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, cin),
-                   (1, sh, sw, 1))
-         for i in range(kh) for j in range(kw)], axis=-1)
+    cols = _patches(x, (kh, kw, sh, sw, ho, wo))
   out = matmul(cols.reshape(n * ho * wo, kh * kw * cin), kernel.reshape(kh * kw * cin, cout),
                precision)
   return out.reshape(n, ho, wo, cout)
 
 
 CONV2D_FORMS = ("auto", "patches", "output", "direct", "winograd")
+
+
+def _window_starts(x: jax.Array, geometry) -> jax.Array:
+  """Start (row, column * C) in each image of ``x`` [N, Hp, Wp, C], seen as [N, Hp, Wp*C], of every
+  output pixel's window: [N, Ho, Wo, 2] (iotas; XLA folds them into a constant)."""
+  _, _, sh, sw, ho, wo = geometry
+  n, c = x.shape[0], x.shape[3]
+  m, l = (lax.broadcasted_iota(jnp.int32, (n, ho, wo, 1), d) for d in (1, 2))
+  return jnp.concatenate([m * sh, l * (sw * c)], axis=-1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _patches(x: jax.Array, geometry) -> jax.Array:
+  r"""im2col: ``cols[n, m, l, (i*kw + j)*C + c] = x[n, m*sh + i, l*sw + j, c]`` for the padded
+  ``x`` [N, Hp, Wp, C] and ``geometry = (kh, kw, sh, sw, Ho, Wo)``; returns [N, Ho, Wo, kh*kw*C].
+
+  ONE gather of each output pixel's window, ``kh`` rows of ``kw*C`` contiguous floats (in ``x``
+  seen as [N, Hp, Wp*C], window (i, j*C + c) is exactly the patch's order). As ``kh*kw`` strided
+  slices and a concatenation it was ``kh*kw + 1`` kernels -- XLA CPU fuses a slice into neither
+  the concatenation nor its neighbours -- each a distinct program to generate: the SNGAN CNN
+  step's lower + compile 10.5-11.1 -> 8.0-8.6 s, DCGAN-32 WGAN-GP 7.7-7.9 -> 5.1-5.2 s, with the
+  same step times (alternating in one process, median of 9 steps: SNGAN CNN hinge + SN 3.35 /
+  3.35 s, DCGAN-32 WGAN-GP 4.13 / 4.01 s; README "Speed"). Gathering single ``C``-float rows
+  (``kh*kw`` per pixel) compiled as fast but made those steps 7-19% slower.
+
+  Its VJP is :func:`_col2im`, whose VJP is this function: gradients of every order are these two.
+  """
+  n, hp, wp, c = x.shape
+  kh, kw, _, _, ho, wo = geometry
+  # the image axis is a batching axis of the gather (not an index): sharded over it, each device
+  # gathers from its own images with no communication
+  dims = lax.GatherDimensionNumbers(offset_dims=(3, 4), collapsed_slice_dims=(),
+                                    start_index_map=(1, 2), operand_batching_dims=(0,),
+                                    start_indices_batching_dims=(0,))
+  rows = lax.gather(x.reshape(n, hp, wp * c), _window_starts(x, geometry), dims,
+                    slice_sizes=(1, kh, kw * c), indices_are_sorted=True, unique_indices=False,
+                    mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS)
+  return rows.reshape(n, ho, wo, kh * kw * c)
+
+
+def _patches_fwd(x, geometry):
+  return _patches(x, geometry), x.shape[1:3]
+
+
+def _patches_bwd(geometry, hw, g):
+  return (_col2im(g, geometry, hw),)
+
+
+_patches.defvjp(_patches_fwd, _patches_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _col2im(g: jax.Array, geometry, hw) -> jax.Array:
+  """The transpose of :func:`_patches` (col2im): ``dx[n, m*sh + i, l*sw + j] += g[n, m, l, tap
+  (i, j)]``, [N, Hp, Wp, C] for ``hw = (Hp, Wp)``: a sum of ``kh*kw`` zero-paddings of the taps,
+  interior ``s - 1``, which XLA CPU fuses into one kernel (what autodiff makes of the slices'
+  transpose; a gather of the taps that read each input pixel and a sum over them was 2.6-10x slower
+  on the critics' layers)."""
+  kh, kw, sh, sw, ho, wo = geometry
+  hp, wp = hw
+  c = g.shape[-1] // (kh * kw)
+  zero = jnp.zeros((), g.dtype)
+  out = None
+  for i in range(kh):
+    for j in range(kw):
+      t = (i * kw + j) * c
+      tap = lax.pad(g[..., t:t + c], zero,
+                    ((0, 0, 0), (i, hp - i - (ho - 1) * sh - 1, sh - 1),
+                     (j, wp - j - (wo - 1) * sw - 1, sw - 1), (0, 0, 0)))
+      out = tap if out is None else out + tap
+  return out
+
+
+def _col2im_fwd(g, geometry, hw):
+  return _col2im(g, geometry, hw), None
+
+
+def _col2im_bwd(geometry, hw, _, dx):
+  return (_patches(dx, geometry),)
+
+
+_col2im.defvjp(_col2im_fwd, _col2im_bwd)
 
 
 def _winograd_fits(window: Sequence[int], strides: Sequence[int]) -> bool:
