@@ -11,10 +11,10 @@ multiplies them. Written as the patches of the padded input (every output pixel'
 window on the channel axis: one gather, :func:`_patches`) and one matrix product with the reshaped
 kernel, a convolution becomes a matmul (XLA CPU's fast path) plus memory moves, and so do its
 gradients of every order: the transpose of the patches is a sum of shifted pads (:func:`_col2im`),
-whose transpose is the patches again, and of a ``dot`` a ``dot``. The product is :func:`matmul`, whose
-custom VJP keeps the weight gradient in the layout XLA runs fast. Measured on 2 CPU cores, DCGAN
-32x32 WGAN-GP step at batch 64: see README "Speed" (benchmarks/step_throughput.py). The price is
-memory: the im2col buffers (kh * kw times the input of each layer).
+whose transpose is the patches again, and of a ``dot`` a ``dot``. The product is :func:`matmul`,
+whose custom VJP keeps the weight gradient in the layout XLA runs fast. Measured on 2 CPU cores,
+DCGAN 32x32 WGAN-GP step at batch 64: see README "Speed" (benchmarks/step_throughput.py). The price
+is memory: the im2col buffers (kh * kw times the input of each layer).
 
 Both functions take and return channels-last arrays and flax kernel layouts, so they are drop-in for
 ``flax.linen.Conv`` / ``flax.linen.ConvTranspose`` (``transpose_kernel=False``, the flax convention):
@@ -150,8 +150,8 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
     padding: 'SAME', 'VALID' or ((lo, hi), (lo, hi)); negative values crop.
     precision: passed to the ``dot``.
     form: ``'patches'``: every output pixel's window gathered on the channel axis
-      (:func:`_patches`), one matmul ``[N*H'*W', kh*kw*Cin] @ [kh*kw*Cin, Cout]``; ``'output'`` (stride 1): one matmul to
-      ``kh*kw*Cout`` channels, then a shift-add of every tap (:func:`_conv2d_output_side`);
+      (:func:`_patches`), one matmul ``[N*H'*W', kh*kw*Cin] @ [kh*kw*Cin, Cout]``; ``'output'``
+      (stride 1): one matmul to ``kh*kw*Cout`` channels, then a shift-add of every tap (:func:`_conv2d_output_side`);
       ``'direct'`` (stride 1, padding within [0, k-1]): XLA's convolution forward and for the
       input gradient, the weight gradient as one matmul (:func:`_conv2d_direct`);
       ``'winograd'`` (2 or 3 taps per axis at stride 1, 3 to 6 at stride 2): Winograd's minimal
@@ -203,17 +203,39 @@ def conv2d(x: jax.Array, kernel: jax.Array, strides: Sequence[int] = (1, 1),
 CONV2D_FORMS = ("auto", "patches", "output", "direct", "winograd")
 
 
+def _transpose_pair(apply, transpose):
+  """Two linear maps, each the other's transpose, as custom-VJP functions whose VJPs call each
+  other: ``apply(x, spec)`` and ``transpose(y, spec, hw)`` with ``hw = x.shape[1:3]``. So gradients
+  of every order are these two (never autodiff's transpose of their pieces).
+
+  Returns:
+    ``(apply, transpose)`` with those VJPs (``spec``, ``hw``: static, hashable).
+  """
+  @functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+  def forward(x, spec):
+    return apply(x, spec)
+
+  @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+  def backward(y, spec, hw):
+    return transpose(y, spec, hw)
+
+  forward.defvjp(lambda x, spec: (forward(x, spec), x.shape[1:3]),
+                 lambda spec, hw, g: (backward(g, spec, hw),))
+  backward.defvjp(lambda y, spec, hw: (backward(y, spec, hw), None),
+                  lambda spec, hw, _, g: (forward(g, spec),))
+  return functools.wraps(apply)(forward), functools.wraps(transpose)(backward)
+
+
 def _window_starts(x: jax.Array, geometry) -> jax.Array:
   """Start (row, column * C) in each image of ``x`` [N, Hp, Wp, C], seen as [N, Hp, Wp*C], of every
-  output pixel's window: [N, Ho, Wo, 2] (iotas; XLA folds them into a constant)."""
+  output pixel's window: [N, Ho, Wo, 2] (iotas)."""
   _, _, sh, sw, ho, wo = geometry
   n, c = x.shape[0], x.shape[3]
   m, l = (lax.broadcasted_iota(jnp.int32, (n, ho, wo, 1), d) for d in (1, 2))
   return jnp.concatenate([m * sh, l * (sw * c)], axis=-1)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
-def _patches(x: jax.Array, geometry) -> jax.Array:
+def _patches_impl(x: jax.Array, geometry) -> jax.Array:
   r"""im2col: ``cols[n, m, l, (i*kw + j)*C + c] = x[n, m*sh + i, l*sw + j, c]`` for the padded
   ``x`` [N, Hp, Wp, C] and ``geometry = (kh, kw, sh, sw, Ho, Wo)``; returns [N, Ho, Wo, kh*kw*C].
 
@@ -226,7 +248,8 @@ def _patches(x: jax.Array, geometry) -> jax.Array:
   3.35 s, DCGAN-32 WGAN-GP 4.13 / 4.01 s; README "Speed"). Gathering single ``C``-float rows
   (``kh*kw`` per pixel) compiled as fast but made those steps 7-19% slower.
 
-  Its VJP is :func:`_col2im`, whose VJP is this function: gradients of every order are these two.
+  ``_patches``: this with :func:`_col2im` as its VJP and this as that one's
+  (:func:`_transpose_pair`).
   """
   n, hp, wp, c = x.shape
   kh, kw, _, _, ho, wo = geometry
@@ -241,20 +264,8 @@ def _patches(x: jax.Array, geometry) -> jax.Array:
   return rows.reshape(n, ho, wo, kh * kw * c)
 
 
-def _patches_fwd(x, geometry):
-  return _patches(x, geometry), x.shape[1:3]
-
-
-def _patches_bwd(geometry, hw, g):
-  return (_col2im(g, geometry, hw),)
-
-
-_patches.defvjp(_patches_fwd, _patches_bwd)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
-def _col2im(g: jax.Array, geometry, hw) -> jax.Array:
-  """The transpose of :func:`_patches` (col2im): ``dx[n, m*sh + i, l*sw + j] += g[n, m, l, tap
+def _col2im_impl(g: jax.Array, geometry, hw) -> jax.Array:
+  """The transpose of :func:`_patches_impl` (col2im): ``dx[n, m*sh + i, l*sw + j] += g[n, m, l, tap
   (i, j)]``, [N, Hp, Wp, C] for ``hw = (Hp, Wp)``: a sum of ``kh*kw`` zero-paddings of the taps,
   interior ``s - 1``, which XLA CPU fuses into one kernel (what autodiff makes of the slices'
   transpose; a gather of the taps that read each input pixel and a sum over them was 2.6-10x slower
@@ -274,15 +285,7 @@ def _col2im(g: jax.Array, geometry, hw) -> jax.Array:
   return out
 
 
-def _col2im_fwd(g, geometry, hw):
-  return _col2im(g, geometry, hw), None
-
-
-def _col2im_bwd(geometry, hw, _, dx):
-  return (_patches(dx, geometry),)
-
-
-_col2im.defvjp(_col2im_fwd, _col2im_bwd)
+_patches, _col2im = _transpose_pair(_patches_impl, _col2im_impl)
 
 
 def _winograd_fits(window: Sequence[int], strides: Sequence[int]) -> bool:
@@ -642,10 +645,12 @@ def _shift_add_impl(z, plan):
   return y.reshape(n, ch * sh, cw * sw, c)
 
 
-def _shift_add_transpose_impl(y, plan, h, w):
+def _shift_add_transpose_impl(y, plan, hw):
   """The transpose of :func:`_shift_add_impl`: dz[:, :, :, i*kw + j] = dy of phase (p, q) shifted
-  back by (d_i, d_j), the taps stacked in one array (not a sum of padded copies)."""
+  back by (d_i, d_j), the taps stacked in one array (not a sum of padded copies); ``hw``: z's
+  (H, W)."""
   (sh, ch, taps_h), (sw, cw, taps_w) = plan
+  h, w = hw
   n, c = y.shape[0], y.shape[-1]
   y = y.reshape(n, ch, sh, cw, sw, c)
   zero = jnp.zeros((), y.dtype)
@@ -657,38 +662,9 @@ def _shift_add_transpose_impl(y, plan, h, w):
   return jnp.stack(taps, axis=3)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
-def _shift_add(z, plan):
-  """:func:`_shift_add_impl` with its transpose as VJP (and that transpose's VJP this function), so
-  that gradients of every order are stacks of shifted slices, never sums of zero-padded copies."""
-  return _shift_add_impl(z, plan)
-
-
-def _shift_add_fwd(z, plan):
-  return _shift_add_impl(z, plan), z.shape[1:3]
-
-
-def _shift_add_bwd(plan, hw, g):
-  return (_shift_add_transpose(g, plan, hw),)
-
-
-_shift_add.defvjp(_shift_add_fwd, _shift_add_bwd)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
-def _shift_add_transpose(y, plan, hw):
-  return _shift_add_transpose_impl(y, plan, *hw)
-
-
-def _shift_add_transpose_fwd(y, plan, hw):
-  return _shift_add_transpose_impl(y, plan, *hw), None
-
-
-def _shift_add_transpose_bwd(plan, hw, _, g):
-  return (_shift_add(g, plan),)
-
-
-_shift_add_transpose.defvjp(_shift_add_transpose_fwd, _shift_add_transpose_bwd)
+# Its VJP is its transpose and vice versa, so that gradients of every order are stacks of shifted
+# slices, never sums of zero-padded copies.
+_shift_add, _shift_add_transpose = _transpose_pair(_shift_add_impl, _shift_add_transpose_impl)
 
 
 def _is_channels_last_2d(dimension_numbers, ndim: int) -> bool:
